@@ -1,0 +1,219 @@
+import {
+  DeleteImportedKeyMaterialCommand,
+  DescribeKeyCommand,
+  GetParametersForImportCommand,
+  GetParametersForImportCommandOutput,
+  ImportKeyMaterialCommand,
+  KMSClient,
+} from '@aws-sdk/client-kms';
+import { ErrorCodes, ImportResourceProperties } from '../lib/private/contract';
+import { checkImportCombination } from '../lib/private/import-rules';
+import { kmsClient, parseArn } from './aws';
+import { ImportError } from './errors';
+import { checkMaterial } from './material';
+import { readSecretMaterial } from './secret-source';
+import { wrapKeyMaterial } from './wrap';
+
+/** What the handler answers CloudFormation with. */
+export interface ImportResult {
+  readonly physicalResourceId: string;
+  readonly data: Record<string, string>;
+}
+
+export interface ImportContext {
+  /** Aborted when the handler must stop to answer CloudFormation before the Lambda timeout. */
+  readonly signal?: AbortSignal;
+  readonly now?: () => Date;
+  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** Create: import the material. Idempotent: a retried Create finds the same material and succeeds. */
+export async function create(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+  return importMaterial(props, ctx);
+}
+
+/**
+ * Update: re-import only when something that matters changed (the material reference or its
+ * expiry, or the key itself); otherwise answer with the key's current state and change nothing.
+ */
+export async function update(props: ImportResourceProperties, old: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+  if (props.KeyArn === old.KeyArn && (props.KeySpec !== old.KeySpec || props.KeyUsage !== old.KeyUsage)) {
+    throw new ImportError(ErrorCodes.UNSUPPORTED_UPDATE, `the key spec or usage of ${props.KeyArn} cannot change (${old.KeySpec}/${old.KeyUsage} to ${props.KeySpec}/${props.KeyUsage}); KMS keys are immutable in this respect, so create a new ExternalKey (new construct id) instead`);
+  }
+  const changed = props.KeyArn !== old.KeyArn
+    || JSON.stringify(props.Material) !== JSON.stringify(old.Material)
+    || JSON.stringify(props.Expiration) !== JSON.stringify(old.Expiration);
+  if (changed) return importMaterial(props, ctx);
+  return describe(props, ctx);
+}
+
+/**
+ * Delete: leave the key's material alone unless the user asked for crypto-shredding. Only a
+ * physical id that is the key ARN is acted on: a Create that failed early has none.
+ */
+export async function remove(props: ImportResourceProperties, physicalResourceId: string, ctx: ImportContext): Promise<ImportResult> {
+  const result = { physicalResourceId, data: {} };
+  if (props.DeleteMaterialOnRemoval !== 'true' || physicalResourceId !== props.KeyArn) return result;
+  const kms = kmsClient(keyRegion(props.KeyArn));
+  try {
+    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: props.KeyArn }), { abortSignal: ctx.signal });
+    ctx.log?.('deleted imported key material', { keyArn: props.KeyArn });
+  } catch (e) {
+    // Already gone: the key was deleted, is pending deletion, or never held material.
+    const name = (e as Error).name;
+    if (name !== 'NotFoundException' && name !== 'KMSInvalidStateException') throw kmsError(e, props);
+  }
+  return result;
+}
+
+async function importMaterial(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+  const arn = parseArn(props.KeyArn);
+  if (!arn || arn.service !== 'kms' || !arn.resource.startsWith('key/')) {
+    throw new ImportError(ErrorCodes.INVALID_PROPERTY, `KeyArn '${props.KeyArn}' is not a KMS key ARN`);
+  }
+  // Rules that depend on the partition could not be checked at synth time for env-agnostic stacks.
+  const violation = checkImportCombination({
+    keySpec: props.KeySpec, keyUsage: props.KeyUsage,
+    wrappingAlgorithm: props.WrappingAlgorithm, wrappingKeySpec: props.WrappingKeySpec,
+    partition: arn.partition,
+  });
+  if (violation) throw new ImportError(violation.code, violation.message);
+
+  const kms = kmsClient(arn.region);
+  // A lost ImportKeyMaterial response makes the SDK's retry reuse a spent import token. KMS then
+  // answers InvalidImportToken; starting over with fresh parameters succeeds, because importing
+  // the same material again is allowed.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await importOnce(kms, props, arn.partition, ctx);
+    } catch (e) {
+      const name = (e as Error).name;
+      if (attempt < 3 && (name === 'InvalidImportTokenException' || name === 'ExpiredImportTokenException')) {
+        ctx.log?.('import token refused, starting over with fresh parameters', { keyArn: props.KeyArn, attempt, error: name });
+        continue;
+      }
+      throw e instanceof ImportError ? e : kmsError(e, props);
+    }
+  }
+}
+
+async function importOnce(kms: KMSClient, props: ImportResourceProperties, partition: string, ctx: ImportContext): Promise<ImportResult> {
+  // The two reads are independent: one round trip for both (DESIGN §3).
+  const [parameters, material] = await allOrZero(
+    kms.send(new GetParametersForImportCommand({
+      KeyId: props.KeyArn,
+      WrappingAlgorithm: props.WrappingAlgorithm as any,
+      WrappingKeySpec: props.WrappingKeySpec as any,
+    }), { abortSignal: ctx.signal }),
+    readSecretMaterial(props.Material, ctx.signal),
+  );
+  let wrapped: Buffer;
+  try {
+    checkMaterial(props.KeySpec, material, partition, `the material in secret ${props.Material.SecretArn}`);
+    wrapped = wrapKeyMaterial(material, requireBytes(parameters.PublicKey, 'PublicKey'), props.WrappingAlgorithm);
+  } finally {
+    material.fill(0);
+  }
+  const now = ctx.now?.() ?? new Date();
+  const validTo = validToFor(props, now);
+  const response = await kms.send(new ImportKeyMaterialCommand({
+    KeyId: props.KeyArn,
+    ImportToken: requireBytes(parameters.ImportToken, 'ImportToken'),
+    EncryptedKeyMaterial: wrapped,
+    // KMS's own default is KEY_MATERIAL_EXPIRES, which then demands a ValidTo: always say it.
+    ExpirationModel: props.Expiration.Model as any,
+    ValidTo: validTo,
+  }), { abortSignal: ctx.signal });
+  ctx.log?.('imported key material', { keyArn: props.KeyArn, keyMaterialId: response.KeyMaterialId, validTo: validTo?.toISOString() });
+  return {
+    physicalResourceId: props.KeyArn,
+    data: resultData(props.KeyArn, response.KeyMaterialId, validTo),
+  };
+}
+
+async function describe(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+  const kms = kmsClient(keyRegion(props.KeyArn));
+  try {
+    const { KeyMetadata: meta } = await kms.send(new DescribeKeyCommand({ KeyId: props.KeyArn }), { abortSignal: ctx.signal });
+    return { physicalResourceId: props.KeyArn, data: resultData(props.KeyArn, meta?.CurrentKeyMaterialId, meta?.ValidTo) };
+  } catch (e) {
+    throw kmsError(e, props);
+  }
+}
+
+function resultData(keyArn: string, keyMaterialId: string | undefined, validTo: Date | undefined): Record<string, string> {
+  return {
+    KeyArn: keyArn,
+    KeyId: keyArn.substring(keyArn.indexOf(':key/') + 5),
+    KeyMaterialId: keyMaterialId ?? '',
+    ValidTo: validTo ? validTo.toISOString() : '',
+  };
+}
+
+export function validToFor(props: ImportResourceProperties, now: Date): Date | undefined {
+  const e = props.Expiration;
+  if (e.Model === 'KEY_MATERIAL_DOES_NOT_EXPIRE') return undefined;
+  if (e.Model !== 'KEY_MATERIAL_EXPIRES') {
+    throw new ImportError(ErrorCodes.INVALID_PROPERTY, `Expiration.Model '${e.Model}' is not KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE`);
+  }
+  if (e.ValidForSeconds !== undefined) return new Date(now.getTime() + Number(e.ValidForSeconds) * 1000);
+  const validTo = e.ValidTo ? new Date(e.ValidTo) : undefined;
+  if (!validTo || Number.isNaN(validTo.getTime())) {
+    throw new ImportError(ErrorCodes.INVALID_PROPERTY, 'Expiration has model KEY_MATERIAL_EXPIRES but no valid ValidTo or ValidForSeconds');
+  }
+  if (validTo.getTime() <= now.getTime()) {
+    throw new ImportError(ErrorCodes.EXPIRATION, `the expiration date ${validTo.toISOString()} has passed; set a new KeyMaterialExpiration and deploy again`);
+  }
+  return validTo;
+}
+
+function keyRegion(keyArn: string): string {
+  const arn = parseArn(keyArn);
+  if (!arn) throw new ImportError(ErrorCodes.INVALID_PROPERTY, `KeyArn '${keyArn}' is not a KMS key ARN`);
+  return arn.region;
+}
+
+function requireBytes(value: Uint8Array | undefined, name: string): Uint8Array {
+  if (!value || value.length === 0) throw new ImportError(ErrorCodes.AWS_ERROR, `GetParametersForImport returned no ${name}`);
+  return value;
+}
+
+/** Settles both; if either fails, zeroes the material that did arrive and rethrows. */
+async function allOrZero(
+  parameters: Promise<GetParametersForImportCommandOutput>,
+  material: Promise<Buffer>,
+): Promise<[GetParametersForImportCommandOutput, Buffer]> {
+  const [p, m] = await Promise.allSettled([parameters, material]);
+  if (p.status === 'fulfilled' && m.status === 'fulfilled') return [p.value, m.value];
+  if (m.status === 'fulfilled') m.value.fill(0);
+  // The material source's error is usually the more useful one (a typo in a secret name).
+  throw m.status === 'rejected' ? m.reason : (p as PromiseRejectedResult).reason;
+}
+
+/** Turns a KMS error into a message that says what happened to which key and what to do. */
+function kmsError(e: unknown, props: ImportResourceProperties): Error {
+  const err = e as { name?: string; message?: string };
+  const key = `key ${props.KeyArn}`;
+  const detail = err.message ? `: ${err.message}` : '';
+  switch (err.name) {
+    case 'IncorrectKeyMaterialException':
+      return new ImportError(ErrorCodes.MATERIAL_MISMATCH, `KMS refused the material from secret ${props.Material.SecretArn} for ${key}${detail}. A key holds the material first imported into it; the key keeps that material. Point the secret (version) back at it, or create a new ExternalKey for new material`);
+    case 'InvalidCiphertextException':
+      return new ImportError(ErrorCodes.AWS_ERROR, `KMS could not unwrap the material for ${key} with ${props.WrappingAlgorithm}/${props.WrappingKeySpec}${detail}`);
+    case 'NotFoundException':
+      return new ImportError(ErrorCodes.KEY_STATE, `${key} was not found${detail}`);
+    case 'KMSInvalidStateException':
+      return new ImportError(ErrorCodes.KEY_STATE, `${key} is in a state that does not allow the import${detail}; a key pending deletion must be restored with CancelKeyDeletion first`);
+    case 'DisabledException':
+      return new ImportError(ErrorCodes.KEY_STATE, `${key} is disabled${detail}; enable it first`);
+    case 'UnsupportedOperationException':
+      return new ImportError(ErrorCodes.KEY_STATE, `KMS does not support this import on ${key}${detail}`);
+    case 'InvalidImportTokenException':
+    case 'ExpiredImportTokenException':
+      return new ImportError(ErrorCodes.IMPORT_TOKEN, `KMS refused the import token for ${key} (${err.name}) even after fresh parameters; deploy again`);
+    case 'AccessDeniedException':
+      return new ImportError(ErrorCodes.ACCESS_DENIED, `the import handler is not allowed to use ${key}${detail}; check the key policy`);
+    default:
+      return new ImportError(ErrorCodes.AWS_ERROR, `${err.name ?? 'Error'} from KMS for ${key}${detail}`);
+  }
+}

@@ -1,0 +1,167 @@
+import { createPrivateKey, KeyObject } from 'crypto';
+import { ErrorCodes } from '../lib/private/contract';
+import { IMPORTABLE_KEY_SPECS } from '../lib/private/import-rules';
+import { ImportError } from './errors';
+
+/**
+ * Turns a secret's value into the bytes KMS expects for a key spec, and checks them against the
+ * spec before anything is sent: exact length for symmetric keys, KMS's length range for HMAC,
+ * PKCS#8 of the right algorithm, size or curve for asymmetric keys. Errors say what was expected
+ * and what was found (lengths, curves, sizes), never the value.
+ * KMS's rules: docs.aws.amazon.com/kms/latest/developerguide/importing-keys-conceptual.html
+ */
+
+/** Decodes a text secret value. The input string is never echoed in an error. */
+export function decodeText(text: string, encoding: string, what: string): Buffer {
+  const compact = text.replace(/\s+/g, '');
+  switch (encoding) {
+    case 'BASE64': {
+      if (compact.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 === 1) {
+        throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${what} is not valid base64 (${compact.length} characters after removing white space); store the material base64-encoded, e.g. from 'openssl rand -base64 32'`);
+      }
+      return Buffer.from(compact, 'base64');
+    }
+    case 'HEX': {
+      const hex = compact.replace(/^0x/i, '');
+      if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) {
+        throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${what} is not valid hexadecimal (${hex.length} characters, an even number of 0-9a-f expected); store it e.g. from 'openssl rand -hex 32'`);
+      }
+      return Buffer.from(hex, 'hex');
+    }
+    case 'PEM':
+      return pemToPkcs8Der(text, what);
+    default:
+      throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `encoding '${encoding}' is not one of BINARY, BASE64, HEX, PEM`);
+  }
+}
+
+const PEM_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+
+function pemToPkcs8Der(text: string, what: string): Buffer {
+  const labels = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]);
+  if (labels.length === 0) {
+    throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${what} is not PEM (no '-----BEGIN ...-----' line); store a PKCS#8 'PRIVATE KEY' PEM, or choose another encoding`);
+  }
+  if (labels.length > 1) {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} holds ${labels.length} PEM blocks (${labels.join(', ')}); store exactly one private key`);
+  }
+  if (labels[0] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(text)) {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is an encrypted PEM; KMS needs the plain private key, so store it unencrypted in the secret (the secret itself is encrypted)`);
+  }
+  if (!PEM_LABELS.includes(labels[0])) {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is a '${labels[0]}' PEM; expected one of ${PEM_LABELS.map((l) => `'${l}'`).join(', ')}`);
+  }
+  try {
+    // Node converts the traditional RSA/EC forms to PKCS#8 for us.
+    return createPrivateKey({ key: text, format: 'pem' }).export({ type: 'pkcs8', format: 'der' });
+  } catch {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} has a '${labels[0]}' PEM header but its content is not a valid private key`);
+  }
+}
+
+/** Symmetric key length by partition: AES-256 everywhere, SM4-128 in China. */
+export function symmetricKeyLength(partition: string | undefined): number {
+  return partition === 'aws-cn' ? 16 : 32;
+}
+
+/** HMAC material: at least the spec's size, at most 1024 bits. */
+export function hmacLengthRange(keySpec: string): [number, number] {
+  return [Number(keySpec.replace('HMAC_', '')) / 8, 128];
+}
+
+const CURVES: Record<string, string> = {
+  ECC_NIST_P256: 'prime256v1',
+  ECC_NIST_P384: 'secp384r1',
+  ECC_NIST_P521: 'secp521r1',
+  ECC_SECG_P256K1: 'secp256k1',
+  SM2: 'SM2',
+};
+
+/**
+ * Checks material (already decoded to bytes) against a key spec. Throws an ImportError naming
+ * expected vs found.
+ */
+export function checkMaterial(keySpec: string, material: Buffer, partition: string | undefined, what: string): void {
+  const spec = IMPORTABLE_KEY_SPECS[keySpec];
+  if (!spec) throw new ImportError(ErrorCodes.KEY_SPEC_NOT_IMPORTABLE, `key spec '${keySpec}' cannot have imported key material`);
+  switch (spec.kind) {
+    case 'SYMMETRIC': {
+      const expected = symmetricKeyLength(partition);
+      if (material.length !== expected) {
+        throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is ${material.length} bytes; a ${keySpec} key needs exactly ${expected} bytes (${expected * 8}-bit)${partition === 'aws-cn' ? ' in the China partition' : ''}`);
+      }
+      return;
+    }
+    case 'HMAC': {
+      const [min, max] = hmacLengthRange(keySpec);
+      if (material.length < min || material.length > max) {
+        throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is ${material.length} bytes; a ${keySpec} key needs ${min} to ${max} bytes`);
+      }
+      return;
+    }
+    default:
+      checkPrivateKey(keySpec, spec.kind, material, what);
+  }
+}
+
+function checkPrivateKey(keySpec: string, kind: string, der: Buffer, what: string): void {
+  const total = derLength(der);
+  if (total === undefined) {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is not a DER-encoded PKCS#8 private key (${der.length} bytes that do not start with an ASN.1 SEQUENCE); a ${keySpec} key needs PKCS#8`);
+  }
+  if (total !== der.length) {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} has ${der.length - total} unexpected bytes after the ${total}-byte PKCS#8 private key; store exactly one DER private key`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is not a valid PKCS#8 private key (${der.length} bytes); a ${keySpec} key needs a PKCS#8 private key`);
+  }
+  const type: string | undefined = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (kind === 'RSA') {
+    if (type !== 'rsa') {
+      throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is a${type === 'ec' ? 'n' : ''} ${type ?? 'unknown'} private key; a ${keySpec} key needs an RSA private key`);
+    }
+    const bits = Number(keySpec.replace('RSA_', ''));
+    if (details.modulusLength !== bits) {
+      throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is a ${details.modulusLength}-bit RSA private key; a ${keySpec} key needs ${bits} bits`);
+    }
+    // KMS accepts two-prime RSA only: RSAPrivateKey version 0 (RFC 8017 A.1.2); multi-prime is version 1.
+    const pkcs1 = key.export({ type: 'pkcs1', format: 'der' });
+    const version = rsaPrivateKeyVersion(pkcs1);
+    pkcs1.fill(0);
+    if (version !== 0) {
+      throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is a multi-prime RSA private key; KMS accepts only two-prime RSA keys`);
+    }
+    return;
+  }
+  const curve = CURVES[keySpec];
+  const found = type === 'ec' ? details.namedCurve : type === 'sm2' ? 'SM2' : undefined;
+  if (type !== 'ec' && type !== 'sm2') {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is a${type === 'rsa' ? 'n' : ''} ${type ?? 'unknown'} private key; a ${keySpec} key needs an EC private key on curve ${curve}`);
+  }
+  if (found !== curve) {
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is an EC private key on curve ${found ?? 'with explicit parameters'}; a ${keySpec} key needs curve ${curve}${found ? '' : ' named by OID'}`);
+  }
+}
+
+/** Total length of the DER element at the start of `der` (tag + length + content), if it is a SEQUENCE. */
+function derLength(der: Buffer): number | undefined {
+  if (der.length < 2 || der[0] !== 0x30) return undefined;
+  const first = der[1];
+  if (first < 0x80) return 2 + first;
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || der.length < 2 + n) return undefined;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + der[2 + i];
+  return 2 + n + len;
+}
+
+/** The version INTEGER that opens an RSAPrivateKey SEQUENCE. */
+function rsaPrivateKeyVersion(pkcs1: Buffer): number | undefined {
+  const first = pkcs1[1];
+  const offset = 2 + (first < 0x80 ? 0 : first & 0x7f);
+  return pkcs1[offset] === 0x02 && pkcs1[offset + 1] === 0x01 ? pkcs1[offset + 2] : undefined;
+}

@@ -1,0 +1,82 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ErrorCodes, SecretsManagerSourceProperties } from '../lib/private/contract';
+import { parseArn, secretsClient } from './aws';
+import { ImportError } from './errors';
+import { decodeText } from './material';
+
+/**
+ * Reads key material from a Secrets Manager secret and decodes it to bytes. The caller zeroes
+ * the returned buffer. (A SecretString is a JS string and cannot be zeroed; see SECURITY.md.)
+ */
+export async function readSecretMaterial(source: SecretsManagerSourceProperties, signal?: AbortSignal): Promise<Buffer> {
+  const arn = parseArn(source.SecretArn);
+  if (!arn || arn.service !== 'secretsmanager') {
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `'${source.SecretArn}' is not a Secrets Manager secret ARN`);
+  }
+  const name = `secret ${source.SecretArn}${source.VersionId ? ` (version ${source.VersionId})` : ''}`;
+  let response;
+  try {
+    response = await secretsClient(arn.region).send(new GetSecretValueCommand({
+      SecretId: source.SecretArn,
+      VersionId: source.VersionId,
+      VersionStage: source.VersionStage,
+    }), { abortSignal: signal });
+  } catch (e) {
+    throw secretError(e, name);
+  }
+  const what = `the value of ${name}${source.JsonField ? ` field '${source.JsonField}'` : ''}`;
+  if (source.Encoding === 'BINARY') {
+    if (!response.SecretBinary) {
+      throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${name} holds a SecretString, but the encoding is BINARY; store the material as SecretBinary or choose KeyMaterialEncoding.BASE64, HEX or PEM`);
+    }
+    const bytes = Buffer.from(response.SecretBinary);
+    response.SecretBinary.fill(0);
+    return bytes;
+  }
+  if (response.SecretString === undefined) {
+    throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${name} holds a SecretBinary, but the encoding is ${source.Encoding}; use KeyMaterialEncoding.BINARY`);
+  }
+  const text = source.JsonField ? jsonField(response.SecretString, source.JsonField, name) : response.SecretString;
+  if (text.trim().length === 0) {
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${what} is empty`);
+  }
+  return decodeText(text, source.Encoding, what);
+}
+
+function jsonField(secretString: string, field: string, name: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString);
+  } catch {
+    // JSON.parse's message quotes the input: never pass it on.
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} is not a JSON object, but jsonField '${field}' was given; store {"${field}": "..."} or drop jsonField`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} is JSON but not an object, so it has no field '${field}'`);
+  }
+  const value = (parsed as Record<string, unknown>)[field];
+  if (value === undefined) {
+    const fields = Object.keys(parsed as object);
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} has no field '${field}' (fields: ${fields.length ? fields.join(', ') : 'none'})`);
+  }
+  if (typeof value !== 'string') {
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} field '${field}' is a ${typeof value}, not a string`);
+  }
+  return value;
+}
+
+function secretError(e: unknown, name: string): Error {
+  const err = e as { name?: string; message?: string };
+  switch (err.name) {
+    case 'ResourceNotFoundException':
+      return new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} was not found; check that it exists in that region and account (and the version, if pinned)`);
+    case 'AccessDeniedException':
+      return new ImportError(ErrorCodes.ACCESS_DENIED, `the import handler may not read ${name}: ${err.message ?? 'access denied'}; check the secret's resource policy and, for a customer managed key, its key policy`);
+    case 'DecryptionFailure':
+      return new ImportError(ErrorCodes.ACCESS_DENIED, `Secrets Manager could not decrypt ${name} with its KMS key; allow the import handler kms:Decrypt on that key`);
+    case 'InvalidRequestException':
+      return new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} cannot be read: ${err.message ?? 'invalid request'} (is it scheduled for deletion?)`);
+    default:
+      return e instanceof Error ? e : new Error(String(e));
+  }
+}

@@ -1,0 +1,54 @@
+import * as path from 'path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IConstruct } from 'constructs';
+
+/** Where `npm run build` puts the pre-bundled handler (see scripts/bundle-handler.js). */
+export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'import-handler');
+
+/**
+ * The one import handler Lambda of a stack, shared by every ExternalKey in it. Each key adds its
+ * own `iam.Policy` (exact ARNs) to the shared role, so the role has no standing permissions.
+ */
+export class ImportProvider extends Construct {
+  /** Construct id under the stack; a compatibility contract (renaming replaces the function). */
+  private static readonly ID = 'CdkKmsByokImportProvider';
+
+  public static getOrCreate(scope: IConstruct): ImportProvider {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(ImportProvider.ID) as ImportProvider | undefined;
+    return existing ?? new ImportProvider(stack, ImportProvider.ID);
+  }
+
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'cdk-kms-byok key material import handler',
+    });
+    // An explicit log group so the role can be scoped to it without a dependency cycle.
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
+    this.function = new lambda.Function(this, 'Handler', {
+      code: lambda.Code.fromAsset(HANDLER_ASSET_DIR),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      // The handler answers CloudFormation itself before this deadline (see lambda/deadline.ts).
+      timeout: Duration.minutes(5),
+      memorySize: 512,
+      role: this.role,
+      logGroup,
+      description: 'Imports key material into EXTERNAL-origin KMS keys (cdk-kms-byok)',
+    });
+    // Logs only; every KMS and Secrets Manager permission is added per key, on exact ARNs.
+    logGroup.grantWrite(this.role);
+  }
+
+  public get serviceToken(): string {
+    return this.function.functionArn;
+  }
+}

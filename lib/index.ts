@@ -1,0 +1,6 @@
+export * from './external-key';
+export * from './key-material';
+export * from './partner-access';
+export * from './expiration';
+export * from './wrapping';
+export { IMPORT_RESOURCE_TYPE } from './private/contract';

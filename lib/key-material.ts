@@ -1,0 +1,100 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { IConstruct } from 'constructs';
+import { MaterialKind } from './private/import-rules';
+import { MaterialSourceProperties } from './private/contract';
+import { SECRET_READ_ACTIONS } from './private/perms';
+
+/** How a secret's value encodes the key material. */
+export enum KeyMaterialEncoding {
+  /** The secret is a `SecretBinary`: the raw bytes (symmetric/HMAC) or DER PKCS#8 (RSA/ECC). */
+  BINARY = 'BINARY',
+  /** A base64 `SecretString` (padding optional), as `openssl rand -base64 32` prints. */
+  BASE64 = 'BASE64',
+  /** A hexadecimal `SecretString`, as `openssl rand -hex 32` prints. */
+  HEX = 'HEX',
+  /** A PEM `SecretString`: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` or `EC PRIVATE KEY`. RSA/ECC/SM2 only. */
+  PEM = 'PEM',
+}
+
+/** Options for {@link KeyMaterial.fromSecret}. */
+export interface SecretKeyMaterialOptions {
+  /**
+   * How the secret's value encodes the material.
+   *
+   * @default - BASE64 for symmetric and HMAC keys, PEM for RSA, ECC and SM2 keys
+   */
+  readonly encoding?: KeyMaterialEncoding;
+
+  /**
+   * Read this top-level field of a JSON `SecretString` (as the console stores key/value secrets).
+   *
+   * @default - the whole secret value
+   */
+  readonly jsonField?: string;
+
+  /**
+   * Pin a secret version. Changing it re-imports: the same material refreshes the import, new
+   * material is refused for asymmetric and HMAC keys (KMS allows one material per such key).
+   *
+   * @default - the AWSCURRENT version at the time of each import
+   */
+  readonly versionId?: string;
+
+  /**
+   * Read this version stage instead of AWSCURRENT.
+   *
+   * @default 'AWSCURRENT'
+   */
+  readonly versionStage?: string;
+}
+
+/** What a material source contributes to one key's import. @internal */
+export interface KeyMaterialBinding {
+  readonly source: MaterialSourceProperties;
+  /** What the import handler needs to read the material, scoped to exact ARNs. */
+  readonly statements: iam.PolicyStatement[];
+}
+
+/**
+ * Where the key material comes from. The material itself never enters the CloudFormation
+ * template: only a reference to it does, and the import handler reads it at deploy time.
+ */
+export abstract class KeyMaterial {
+  /**
+   * Key material stored in an AWS Secrets Manager secret.
+   */
+  public static fromSecret(secret: secretsmanager.ISecret, options: SecretKeyMaterialOptions = {}): KeyMaterial {
+    return new SecretKeyMaterial(secret, options);
+  }
+
+  /** @internal */
+  public abstract _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding;
+}
+
+class SecretKeyMaterial extends KeyMaterial {
+  constructor(private readonly secret: secretsmanager.ISecret, private readonly options: SecretKeyMaterialOptions) {
+    super();
+  }
+
+  public _bind(_scope: IConstruct, kind: MaterialKind): KeyMaterialBinding {
+    const defaultEncoding = kind === 'SYMMETRIC' || kind === 'HMAC' ? KeyMaterialEncoding.BASE64 : KeyMaterialEncoding.PEM;
+    // A secret imported by name has a partial ARN; IAM needs the 6-character suffix wildcard.
+    const secretArnForPolicy = this.secret.secretFullArn ?? `${this.secret.secretArn}-??????`;
+    const statements = [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [secretArnForPolicy] })];
+    if (this.secret.encryptionKey) {
+      statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.secret.encryptionKey.keyArn] }));
+    }
+    return {
+      source: {
+        Type: 'SecretsManager',
+        SecretArn: this.secret.secretArn,
+        VersionId: this.options.versionId,
+        VersionStage: this.options.versionStage,
+        Encoding: this.options.encoding ?? defaultEncoding,
+        JsonField: this.options.jsonField,
+      },
+      statements,
+    };
+  }
+}

@@ -1,0 +1,104 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+import { ErrorCodes } from './private/contract';
+import { ByokError } from './private/errors';
+import { PARTNER_GRANT_ACTIONS, PARTNER_USE_ACTIONS } from './private/perms';
+
+/** Options for {@link PartnerAccess.account}. */
+export interface PartnerAccessOptions {
+  /**
+   * Narrow access to these IAM principals of the partner account (role or user ARNs) instead of
+   * the whole account.
+   *
+   * @default - the partner account root: the partner's own IAM policies decide who in it may use the key
+   */
+  readonly principalArns?: string[];
+
+  /**
+   * Allow use only through these AWS services (the `kms:ViaService` condition), for example
+   * `s3.us-east-1.amazonaws.com`.
+   *
+   * @default - no service restriction
+   */
+  readonly viaServices?: string[];
+
+  /**
+   * Also allow the partner to create grants for AWS resources (the console's
+   * "attachment of persistent resources" statement, with `kms:GrantIsForAWSResource`), which
+   * services such as EBS, RDS or DynamoDB need.
+   *
+   * @default true
+   */
+  readonly allowGrantsForAwsResources?: boolean;
+}
+
+/**
+ * Another AWS account (typically the SaaS vendor's) that may use the key, with the statements the
+ * KMS console's "Other AWS accounts" section adds for the key's usage.
+ */
+export class PartnerAccess {
+  /**
+   * Give another AWS account use of the key.
+   *
+   * @param accountId the 12-digit AWS account id of the partner
+   */
+  public static account(accountId: string, options: PartnerAccessOptions = {}): PartnerAccess {
+    return new PartnerAccess(accountId, options);
+  }
+
+  /** The partner's AWS account id. */
+  public readonly accountId: string;
+  private readonly options: PartnerAccessOptions;
+
+  private constructor(accountId: string, options: PartnerAccessOptions) {
+    this.accountId = accountId;
+    this.options = options;
+  }
+
+  /**
+   * The key policy statements for this partner, for a key with the given usage.
+   * @internal
+   */
+  public _statements(scope: IConstruct, keyUsage: string): iam.PolicyStatement[] {
+    validateAccountId(this.accountId, scope);
+    for (const arn of this.options.principalArns ?? []) {
+      if (!Token.isUnresolved(arn) && !new RegExp(`^arn:aws[a-z-]*:iam::${this.accountId}:(root|role/.+|user/.+)$`).test(arn)) {
+        throw new ByokError(ErrorCodes.ACCOUNT_ID, `partner principal '${arn}' is not a role, user or root ARN of partner account ${this.accountId}`, scope);
+      }
+    }
+    const principals = this.options.principalArns?.length
+      ? this.options.principalArns.map((arn) => new iam.ArnPrincipal(arn))
+      : [new iam.AccountPrincipal(this.accountId)];
+    const viaService = this.options.viaServices?.length
+      ? { StringEquals: { 'kms:ViaService': this.options.viaServices } }
+      : undefined;
+    const statements = [
+      new iam.PolicyStatement({
+        sid: `AllowUseOfTheKeyByPartner${this.accountId}`,
+        principals,
+        actions: [...PARTNER_USE_ACTIONS[keyUsage]],
+        resources: ['*'],
+        conditions: viaService,
+      }),
+    ];
+    if (this.options.allowGrantsForAwsResources ?? true) {
+      statements.push(new iam.PolicyStatement({
+        sid: `AllowAttachmentOfPersistentResourcesByPartner${this.accountId}`,
+        principals,
+        actions: PARTNER_GRANT_ACTIONS,
+        resources: ['*'],
+        conditions: { ...viaService, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      }));
+    }
+    return statements;
+  }
+}
+
+/** An AWS account id is exactly 12 digits; a token is checked by CloudFormation instead. */
+export function validateAccountId(accountId: string, scope: IConstruct): void {
+  if (Token.isUnresolved(accountId)) return;
+  if (!/^\d{12}$/.test(accountId)) {
+    throw new ByokError(ErrorCodes.ACCOUNT_ID, `partner account id '${accountId}' is not valid: an AWS account id is exactly 12 digits`, scope);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The contract between the construct (lib/) and the handler (lambda/): the custom resource's
+ * type, its property names and the attributes the handler answers with.
+ *
+ * CloudFormation hands every property value to the handler as a string, so every field here is
+ * a string. Only ARNs and references travel in these properties, never key material.
+ */
+
+/** CloudFormation resource type of the per-key import custom resource. */
+export const IMPORT_RESOURCE_TYPE = 'Custom::KmsKeyMaterialImport';
+
+/** Where the handler reads the key material from. */
+export type MaterialSourceProperties = SecretsManagerSourceProperties;
+
+export interface SecretsManagerSourceProperties {
+  readonly Type: 'SecretsManager';
+  /** Full or partial secret ARN (a partial ARN still names the region and account). */
+  readonly SecretArn: string;
+  /** Pinned version; a change here is what triggers a re-import. */
+  readonly VersionId?: string;
+  readonly VersionStage?: string;
+  /** How the secret value encodes the material: one of {@link MATERIAL_ENCODINGS}. */
+  readonly Encoding: string;
+  /** Read this top-level field of a JSON SecretString instead of the whole string. */
+  readonly JsonField?: string;
+}
+
+export const MATERIAL_ENCODINGS = ['BINARY', 'BASE64', 'HEX', 'PEM'] as const;
+export type MaterialEncodingName = (typeof MATERIAL_ENCODINGS)[number];
+
+export interface ExpirationProperties {
+  /** KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE, sent to KMS explicitly. */
+  readonly Model: string;
+  /** Absolute expiry (ISO 8601), for `KeyMaterialExpiration.at()`. */
+  readonly ValidTo?: string;
+  /** Relative expiry in seconds from each import, for `KeyMaterialExpiration.after()`. */
+  readonly ValidForSeconds?: string;
+}
+
+export interface ImportResourceProperties {
+  readonly ServiceToken: string;
+  /** ARN of the EXTERNAL-origin key (a primary key or a replica) to import into. */
+  readonly KeyArn: string;
+  readonly KeySpec: string;
+  readonly KeyUsage: string;
+  readonly WrappingAlgorithm: string;
+  readonly WrappingKeySpec: string;
+  readonly Material: MaterialSourceProperties;
+  readonly Expiration: ExpirationProperties;
+  /** 'true' to call DeleteImportedKeyMaterial when the resource is deleted. */
+  readonly DeleteMaterialOnRemoval?: string;
+}
+
+/** Attributes the handler returns (`Fn::GetAtt` names). */
+export const ImportAttributes = {
+  KEY_ARN: 'KeyArn',
+  KEY_ID: 'KeyId',
+  KEY_MATERIAL_ID: 'KeyMaterialId',
+  VALID_TO: 'ValidTo',
+} as const;
+
+/**
+ * Stable error codes. The construct throws them at synth time, the handler puts them at the
+ * start of the reason it sends CloudFormation (`[Code] message`), and tests assert on them.
+ */
+export const ErrorCodes = {
+  ACCOUNT_ID: 'PartnerAccountId',
+  KEY_SPEC_NOT_IMPORTABLE: 'KeySpecNotImportable',
+  KEY_SPEC_USAGE: 'KeySpecUsage',
+  WRAPPING_COMBINATION: 'WrappingCombination',
+  ROTATION_NOT_ALLOWED: 'RotationNotAllowed',
+  EXPIRATION: 'Expiration',
+  REGION: 'Region',
+  PENDING_WINDOW: 'PendingWindow',
+  INVALID_PROPERTY: 'InvalidProperty',
+  MATERIAL_SOURCE: 'MaterialSource',
+  MATERIAL_ENCODING: 'MaterialEncoding',
+  MATERIAL_FORMAT: 'MaterialFormat',
+  MATERIAL_MISMATCH: 'MaterialMismatch',
+  KEY_STATE: 'KeyState',
+  IMPORT_TOKEN: 'ImportToken',
+  ACCESS_DENIED: 'AccessDenied',
+  UNSUPPORTED_UPDATE: 'UnsupportedUpdate',
+  TIMEOUT: 'Timeout',
+  AWS_ERROR: 'AwsError',
+} as const;

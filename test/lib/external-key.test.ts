@@ -1,0 +1,211 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ExternalKey, IMPORT_RESOURCE_TYPE, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
+import { SECRET_ARN, stackWithSecret } from './helpers';
+
+describe('ExternalKey', () => {
+  test('declares an EXTERNAL-origin symmetric key that is retained by default', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    const t = Template.fromStack(stack);
+    t.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ Origin: 'EXTERNAL', KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    t.hasResourceProperties('AWS::KMS::Key', Match.not(Match.objectLike({ EnableKeyRotation: Match.anyValue() })));
+  });
+
+  test('the key policy keeps the account root as administrator so the account is never locked out', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kms:*', Principal: { AWS: Match.objectLike({ 'Fn::Join': Match.anyValue() }) } })]) },
+    });
+  });
+
+  test('the import custom resource carries references only: key ARN, secret ARN, spec, wrapping and expiry', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret, { versionId: 'v-1', jsonField: 'key' }) });
+    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, {
+      KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+      WrappingKeySpec: 'RSA_4096',
+      Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, VersionId: 'v-1', Encoding: 'BASE64', JsonField: 'key' },
+      Expiration: { Model: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+    });
+  });
+
+  test('wrapping algorithm, wrapping key size and encoding can be chosen', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', {
+      material: KeyMaterial.fromSecret(secret, { encoding: KeyMaterialEncoding.HEX }),
+      wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1,
+      wrappingKeySpec: WrappingKeySpec.RSA_2048,
+    });
+    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, {
+      WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_1', WrappingKeySpec: 'RSA_2048', Material: Match.objectLike({ Encoding: 'HEX' }),
+    });
+  });
+
+  test('one handler Lambda serves every key in a stack', () => {
+    const { stack, secret } = stackWithSecret();
+    for (const id of ['A', 'B', 'C']) new ExternalKey(stack, id, { material: KeyMaterial.fromSecret(secret) });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Lambda::Function', 1);
+    t.resourceCountIs('AWS::KMS::Key', 3);
+    t.resourceCountIs(IMPORT_RESOURCE_TYPE, 3);
+  });
+
+  test('the handler policy of each key names that key and that secret exactly, and only the actions used', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'A', { material: KeyMaterial.fromSecret(secret) });
+    new ExternalKey(stack, 'B', { material: KeyMaterial.fromSecret(secret), deleteMaterialOnRemoval: true });
+    const t = Template.fromStack(stack);
+    const policies = t.findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    for (const s of statements) expect(s.Resource).not.toEqual('*');
+    const importStatements = statements.filter((s: any) => [s.Action].flat().includes('kms:ImportKeyMaterial'));
+    expect(importStatements.map((s: any) => s.Resource)).toEqual([
+      { 'Fn::GetAtt': [expect.stringMatching(/^A/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^B/), 'Arn'] },
+    ]);
+    expect(importStatements[0].Action).toEqual(['kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:DescribeKey']);
+    expect(importStatements[1].Action).toContain('kms:DeleteImportedKeyMaterial');
+    const secretStatements = statements.filter((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(secretStatements.map((s: any) => s.Resource)).toEqual([SECRET_ARN, SECRET_ARN]);
+    expect(secretStatements[0].Action).toEqual('secretsmanager:GetSecretValue');
+  });
+
+  test('a secret known only by name is granted with the 6-character suffix wildcard, not more', () => {
+    const { stack } = stackWithSecret();
+    const secret = (require('aws-cdk-lib/aws-secretsmanager') as typeof import('aws-cdk-lib/aws-secretsmanager')).Secret.fromSecretNameV2(stack, 'ByName', 'byok/material');
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const read = statements.find((s: any) => s.Action === 'secretsmanager:GetSecretValue');
+    expect(read.Resource['Fn::Join'][1].slice(-1)[0]).toEqual(':secretsmanager:us-east-1:111122223333:secret:byok/material-??????');
+  });
+
+  test('the import waits for its IAM policy', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    const t = Template.fromStack(stack);
+    const [policyId] = Object.entries(t.findResources('AWS::IAM::Policy')).find(([, p]: any) => JSON.stringify(p).includes('ImportKeyMaterial'))!;
+    t.hasResource(IMPORT_RESOURCE_TYPE, { DependsOn: Match.arrayWith([policyId]) });
+  });
+
+  test('keyArn comes from the import, so an encrypted bucket is created only after the key holds material', () => {
+    const { stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    new s3.Bucket(stack, 'Bucket', { encryptionKey: key });
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] } } }] },
+    });
+  });
+
+  test('grants go to the grantee policy and name the imported key', () => {
+    const { stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    key.grantEncryptDecrypt(role);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Role') }],
+      PolicyDocument: { Statement: [Match.objectLike({
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+        Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] },
+      })] },
+    });
+  });
+
+  test('a principal of another account is granted through the key policy', () => {
+    const { stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    key.grantDecrypt(new iam.AccountPrincipal('444455556666'));
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kms:Decrypt', Principal: { AWS: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::444455556666:root'])] }) } })]) },
+    });
+  });
+
+  test('alias, description, admins and pending window are applied', () => {
+    const { stack, secret } = stackWithSecret();
+    const admin = new iam.Role(stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() });
+    const key = new ExternalKey(stack, 'Key', {
+      material: KeyMaterial.fromSecret(secret), alias: 'alias/bluescape-workspace', description: 'partner key',
+      admins: [admin], pendingWindow: Duration.days(7), removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addAlias('alias/second');
+    const t = Template.fromStack(stack);
+    t.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ Description: 'partner key', PendingWindowInDays: 7 }), DeletionPolicy: 'Delete' });
+    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/bluescape-workspace', TargetKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] } });
+    t.resourceCountIs('AWS::KMS::Alias', 2);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Admin') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['kms:Create*', 'kms:ScheduleKeyDeletion']) })] },
+    });
+  });
+
+  test('addToResourcePolicy adds to the key policy', () => {
+    const { stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    const result = key.addToResourcePolicy(new iam.PolicyStatement({ sid: 'Extra', actions: ['kms:DescribeKey'], principals: [new iam.AccountPrincipal('444455556666')], resources: ['*'] }));
+    expect(result.statementAdded).toBe(true);
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'Extra' })]) } });
+  });
+
+  test('it is a kms.IKey that other constructs accept', () => {
+    const { stack, secret } = stackWithSecret();
+    const key: kms.IKey = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    expect(key.keyRef.keyArn).toEqual(key.keyArn);
+    expect(stack.resolve(key.keyId)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^KeyImport/), 'KeyId'] });
+  });
+
+  test('expiry after a duration is sent as seconds, an absolute expiry as ISO time', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'A', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(90)) });
+    const at = new Date(Date.now() + 30 * 86400_000);
+    new ExternalKey(stack, 'B', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.at(at) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: String(90 * 86400) } });
+    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidTo: at.toISOString() } });
+  });
+});
+
+describe('PartnerAccess', () => {
+  const usages: Array<[kms.KeySpec, kms.KeyUsage, string[]]> = [
+    [kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT, ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey']],
+    [kms.KeySpec.RSA_2048, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify', 'kms:GetPublicKey', 'kms:DescribeKey']],
+    [kms.KeySpec.HMAC_256, kms.KeyUsage.GENERATE_VERIFY_MAC, ['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey']],
+    [kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.KEY_AGREEMENT, ['kms:DeriveSharedSecret', 'kms:GetPublicKey', 'kms:DescribeKey']],
+  ];
+  test.each(usages)('a %s key with usage %s grants the partner the console\'s use actions', (keySpec, keyUsage, actions) => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec, keyUsage, partners: [PartnerAccess.account('123456789012')] });
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([
+        { Sid: 'AllowUseOfTheKeyByPartner123456789012', Effect: 'Allow', Action: actions, Resource: '*', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } } },
+        { Sid: 'AllowAttachmentOfPersistentResourcesByPartner123456789012', Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'], Resource: '*', Principal: Match.anyValue(), Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } },
+      ]) },
+    });
+  });
+
+  test('partner access can be narrowed to principals and services, and never includes admin actions', () => {
+    const { stack, secret } = stackWithSecret();
+    const role = 'arn:aws:iam::123456789012:role/bluescape-app';
+    new ExternalKey(stack, 'Key', {
+      material: KeyMaterial.fromSecret(secret),
+      partners: [PartnerAccess.account('123456789012', { principalArns: [role], viaServices: ['s3.us-east-1.amazonaws.com'], allowGrantsForAwsResources: false })],
+    });
+    const key = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0] as any;
+    const partner = key.Properties.KeyPolicy.Statement.filter((s: any) => s.Sid?.includes('Partner'));
+    expect(partner).toEqual([{
+      Sid: 'AllowUseOfTheKeyByPartner123456789012', Effect: 'Allow', Resource: '*', Principal: { AWS: role },
+      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+      Condition: { StringEquals: { 'kms:ViaService': ['s3.us-east-1.amazonaws.com'] } },
+    }]);
+  });
+});

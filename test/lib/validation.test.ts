@@ -1,0 +1,74 @@
+import { Duration } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { ExternalKey, ExternalKeyProps, KeyMaterial, KeyMaterialExpiration, PartnerAccess, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
+import { stackWithSecret } from './helpers';
+
+function build(props: Omit<ExternalKeyProps, 'material'>, env?: { account?: string; region?: string }) {
+  const { stack, secret } = stackWithSecret(env);
+  return () => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), ...props });
+}
+
+describe('synth-time validation', () => {
+  test.each(['12345678901', '1234567890123', 'abcdefghijkl', '12345678901a', ''])('partner account id %p is refused', (id) => {
+    expect(build({ partners: [PartnerAccess.account(id)] })).toThrow(/\[PartnerAccountId\] partner account id '.*' is not valid: an AWS account id is exactly 12 digits \(at TestStack\/Key\)/);
+  });
+
+  test('a partner principal outside the partner account is refused', () => {
+    expect(build({ partners: [PartnerAccess.account('123456789012', { principalArns: ['arn:aws:iam::999999999999:role/x'] })] }))
+      .toThrow(/\[PartnerAccountId\] partner principal 'arn:aws:iam::999999999999:role\/x' is not a role, user or root ARN of partner account 123456789012/);
+  });
+
+  test('automatic key rotation is refused on an EXTERNAL key', () => {
+    expect(build({ enableKeyRotation: true })).toThrow(/\[RotationNotAllowed\] enableKeyRotation cannot be true/);
+  });
+
+  test('a key spec that cannot be imported is refused with the reason', () => {
+    expect(build({ keySpec: kms.KeySpec.ML_DSA_65, keyUsage: kms.KeyUsage.SIGN_VERIFY })).toThrow(/\[KeySpecNotImportable\] key spec 'ML_DSA_65' cannot have imported key material: KMS cannot import ML-DSA/);
+  });
+
+  test('a key usage the key spec does not allow is refused', () => {
+    expect(build({ keySpec: kms.KeySpec.HMAC_256, keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT })).toThrow(/\[KeySpecUsage\] key spec 'HMAC_256' is not valid with usage 'ENCRYPT_DECRYPT'; use GENERATE_VERIFY_MAC/);
+  });
+
+  test('RSA material with an RSAES_OAEP wrapping algorithm is refused', () => {
+    expect(build({ keySpec: kms.KeySpec.RSA_2048, wrappingAlgorithm: WrappingAlgorithm.RSAES_OAEP_SHA_256 })).toThrow(/\[WrappingCombination\] key spec 'RSA_2048' needs an RSA_AES_KEY_WRAP_\* wrapping algorithm/);
+  });
+
+  test('ECC_NIST_P521 with RSAES_OAEP under an RSA_2048 wrapping key is refused', () => {
+    expect(build({ keySpec: kms.KeySpec.ECC_NIST_P521, wrappingAlgorithm: WrappingAlgorithm.RSAES_OAEP_SHA_1, wrappingKeySpec: WrappingKeySpec.RSA_2048 }))
+      .toThrow(/\[WrappingCombination\] key spec 'ECC_NIST_P521' cannot be wrapped with 'RSAES_OAEP_SHA_1' under an RSA_2048 wrapping key/);
+  });
+
+  test('RSA_AES_KEY_WRAP in the China partition is refused', () => {
+    expect(build({ wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256 }, { account: '111122223333', region: 'cn-north-1' }))
+      .toThrow(/\[WrappingCombination\] wrapping algorithm 'RSA_AES_KEY_WRAP_SHA_256' is not available in the China partition/);
+  });
+
+  test('SM2 outside the China partition is refused', () => {
+    expect(build({ keySpec: kms.KeySpec.SM2, keyUsage: kms.KeyUsage.SIGN_VERIFY })).toThrow(/\[KeySpecNotImportable\] key spec 'SM2' is only available in the China partition/);
+  });
+
+  test('a region that is not an AWS region name is refused', () => {
+    expect(build({}, { account: '111122223333', region: 'moon-base-1x' })).toThrow(/\[Region\] region 'moon-base-1x' is not an AWS region name/);
+  });
+
+  test.each([6, 31])('a pending window of %p days is refused', (days) => {
+    expect(build({ pendingWindow: Duration.days(days) })).toThrow(/\[PendingWindow\] pendingWindow of \d+ days is not valid: KMS accepts 7 to 30 days/);
+  });
+
+  test('an expiry more than 365 days after import is refused', () => {
+    expect(build({ expiration: KeyMaterialExpiration.after(Duration.days(366)) })).toThrow(/\[Expiration\] expiration after 366 days is not valid/);
+  });
+
+  test('an expiry date in the past is refused', () => {
+    expect(build({ expiration: KeyMaterialExpiration.at(new Date(Date.now() - 1000)) })).toThrow(/\[Expiration\] expiration date .* is in the past/);
+  });
+
+  test('an expiry date more than 365 days away is refused', () => {
+    expect(build({ expiration: KeyMaterialExpiration.at(new Date(Date.now() + 400 * 86400_000)) })).toThrow(/\[Expiration\] expiration date .* is more than 365 days away/);
+  });
+
+  test('partition rules are left to the handler when the region is not known at synth time', () => {
+    expect(build({ wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256 }, {})).not.toThrow();
+  });
+});

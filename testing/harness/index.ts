@@ -1,0 +1,3 @@
+export * from './local-cloud';
+export type { CustomResourceResponse } from './response-server';
+export { MotoServer } from './moto';

@@ -1,0 +1,382 @@
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
+import { Invocation, invokeHandler } from './lambda-runner';
+import { MotoServer } from './moto';
+import { CustomResourceResponse, ResponseServer } from './response-server';
+import { creationOrder, resolve, ResourceState, Template, TemplateResource } from './template';
+
+/** The fake credentials every local client uses; no request leaves 127.0.0.1. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIALOCALTEST000000', secretAccessKey: 'local-secret-access-key' };
+
+export interface LocalCloudOptions {
+  /** Region of stacks that do not name one. @default 'us-east-1' */
+  readonly region?: string;
+  /** Account of stacks that do not name one. @default '111122223333' */
+  readonly accountId?: string;
+  /** Passed to the KMS emulator. */
+  readonly emulator?: KmsEmulatorOptions;
+}
+
+/** One custom resource invocation the harness made. */
+export interface HandlerInvocation extends Invocation {
+  readonly logicalId: string;
+  readonly event: Record<string, any>;
+  /** Every answer received at the event's ResponseURL (a correct handler sends exactly one). */
+  readonly answers: CustomResourceResponse[];
+}
+
+export interface DeployOptions {
+  /** Values for `AWS::SecretsManager::Secret` resources, by logical id (else a random string). */
+  readonly secretValues?: Record<string, { secretString?: string; secretBinary?: Uint8Array }>;
+  /** Override the Lambda timeout, e.g. to test the handler's deadline. */
+  readonly lambdaTimeoutMs?: number;
+  /** Extra environment for the handler (e.g. to point it elsewhere). */
+  readonly lambdaEnv?: Record<string, string>;
+  /** Roll back like CloudFormation when a resource fails. @default true */
+  readonly rollback?: boolean;
+}
+
+export class DeploymentFailed extends Error {
+  constructor(public readonly logicalId: string, public readonly reason: string) {
+    super(`${logicalId} failed: ${reason}`);
+    this.name = 'DeploymentFailed';
+  }
+}
+
+/**
+ * Local AWS for tests: the KMS emulator, moto's Secrets Manager, and a stand-in for CloudFormation
+ * that deploys synthesized templates, invoking the very handler bundle in the cloud assembly with
+ * real custom resource events and receiving its answers at a local ResponseURL.
+ */
+export class LocalCloud {
+  public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+    const [kms, moto, responses] = await Promise.all([
+      KmsEmulator.start({ region: options.region, accountId: options.accountId, ...options.emulator }),
+      MotoServer.start(),
+      ResponseServer.start(),
+    ]);
+    return new LocalCloud(kms, moto, responses, options.region ?? 'us-east-1', options.accountId ?? '111122223333');
+  }
+
+  private constructor(
+    public readonly kms: KmsEmulator,
+    private readonly moto: MotoServer,
+    public readonly responses: ResponseServer,
+    public readonly defaultRegion: string,
+    public readonly accountId: string,
+  ) {}
+
+  public get secretsEndpoint(): string {
+    return this.moto.endpoint;
+  }
+
+  /** SDK client configuration for a local service. */
+  public clientConfig(service: 'kms' | 'secretsmanager', region = this.defaultRegion) {
+    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.moto.endpoint, credentials: LOCAL_CREDENTIALS };
+  }
+
+  public kmsClient(region = this.defaultRegion): KMSClient {
+    return new KMSClient(this.clientConfig('kms', region));
+  }
+
+  public secretsClient(region = this.defaultRegion): SecretsManagerClient {
+    return new SecretsManagerClient(this.clientConfig('secretsmanager', region));
+  }
+
+  /** Creates a secret in the local Secrets Manager; returns its ARN. */
+  public async createSecret(name: string, value: { secretString?: string; secretBinary?: Uint8Array }, region = this.defaultRegion): Promise<string> {
+    const out = await this.secretsClient(region).send(new CreateSecretCommand({ Name: name, SecretString: value.secretString, SecretBinary: value.secretBinary }));
+    return out.ARN!;
+  }
+
+  /** The environment the handler runs with: the standard endpoint variables, nothing else special. */
+  public lambdaEnvironment(region: string): Record<string, string> {
+    return {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_KMS: this.kms.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.moto.endpoint,
+    };
+  }
+
+  /**
+   * Deploys one stack of a cloud assembly directory (as `app.synth().directory` gives).
+   */
+  public async deploy(assemblyDir: string, stackName: string, options: DeployOptions = {}): Promise<LocalStack> {
+    const stack = new LocalStack(this, stackName, options);
+    await stack.apply(assemblyDir);
+    return stack;
+  }
+
+  public async stop(): Promise<void> {
+    await Promise.all([this.kms.stop(), this.moto.stop(), this.responses.stop()]);
+  }
+}
+
+interface StackArtifact {
+  readonly template: Template;
+  readonly region: string;
+  readonly account: string;
+  readonly assemblyDir: string;
+}
+
+/** A stack deployed to the local cloud: its resources, outputs and handler invocations. */
+export class LocalStack {
+  public readonly stackId: string;
+  public resources: Record<string, ResourceState> = {};
+  public outputs: Record<string, string> = {};
+  public readonly invocations: HandlerInvocation[] = [];
+  private current?: StackArtifact;
+  private resolvedProps: Record<string, any> = {};
+
+  constructor(private readonly cloud: LocalCloud, public readonly stackName: string, private readonly options: DeployOptions) {
+    this.stackId = `arn:aws:cloudformation:${cloud.defaultRegion}:${cloud.accountId}:stack/${stackName}/${randomUUID()}`;
+  }
+
+  public get region(): string {
+    return this.current?.region ?? this.cloud.defaultRegion;
+  }
+
+  /** Creates the stack, or updates it to the template in `assemblyDir` (CloudFormation's diff). */
+  public async apply(assemblyDir: string): Promise<void> {
+    const next = readArtifact(assemblyDir, this.stackName, this.cloud);
+    const previous = this.current;
+    const oldResources = { ...this.resources };
+    const oldProps = { ...this.resolvedProps };
+    const touched: string[] = [];
+    this.current = next;
+    try {
+      for (const logicalId of creationOrder(next.template)) {
+        const resource = next.template.Resources[logicalId];
+        const props = stringifyScalars(resolve(resource.Properties ?? {}, this.resolveContext()));
+        if (!(logicalId in oldResources)) {
+          touched.push(logicalId);
+          this.resources[logicalId] = await this.createResource(logicalId, resource, props);
+        } else if (JSON.stringify(props) !== JSON.stringify(oldProps[logicalId])) {
+          touched.push(logicalId);
+          this.resources[logicalId] = await this.updateResource(logicalId, resource, props, oldProps[logicalId]);
+        }
+        this.resolvedProps[logicalId] = props;
+      }
+      const removed = previous ? creationOrder(previous.template).filter((id) => !(id in next.template.Resources)).reverse() : [];
+      for (const logicalId of removed) {
+        await this.deleteResource(logicalId, previous!.template.Resources[logicalId], oldProps[logicalId]);
+        delete this.resources[logicalId];
+        delete this.resolvedProps[logicalId];
+      }
+      this.outputs = {};
+      for (const [name, output] of Object.entries(next.template.Outputs ?? {})) {
+        this.outputs[name] = String(resolve(output.Value, this.resolveContext()));
+      }
+    } catch (e) {
+      if (this.options.rollback ?? true) await this.rollback(touched, oldResources, oldProps, previous);
+      throw e;
+    }
+  }
+
+  /** Deletes every resource, in reverse dependency order, honouring DeletionPolicy. */
+  public async destroy(): Promise<void> {
+    if (!this.current) return;
+    for (const logicalId of creationOrder(this.current.template).reverse()) {
+      if (!(logicalId in this.resources)) continue;
+      await this.deleteResource(logicalId, this.current.template.Resources[logicalId], this.resolvedProps[logicalId]);
+      delete this.resources[logicalId];
+    }
+  }
+
+  /** Logical ids of the resources of a type. */
+  public logicalIdsOfType(type: string): string[] {
+    return Object.entries(this.current?.template.Resources ?? {}).filter(([, r]) => r.Type === type).map(([id]) => id);
+  }
+
+  // CloudFormation's rollback: new resources are deleted, updated custom resources get an Update
+  // back to their old properties (the failed one included).
+  private async rollback(touched: string[], oldResources: Record<string, ResourceState>, oldProps: Record<string, any>, previous?: StackArtifact) {
+    const template = this.current!.template;
+    for (const logicalId of [...touched].reverse()) {
+      const resource = template.Resources[logicalId];
+      try {
+        if (!(logicalId in oldResources)) {
+          if (this.resources[logicalId] || isCustom(resource.Type)) {
+            await this.deleteResource(logicalId, resource, this.resolvedProps[logicalId] ?? {});
+          }
+          delete this.resources[logicalId];
+          delete this.resolvedProps[logicalId];
+        } else if (isCustom(resource.Type)) {
+          const failedProps = this.resolvedProps[logicalId];
+          this.resources[logicalId] = await this.invokeCustom(logicalId, 'Update', oldProps[logicalId], failedProps, oldResources[logicalId].physicalId);
+          this.resolvedProps[logicalId] = oldProps[logicalId];
+        }
+      } catch {
+        // UPDATE_ROLLBACK_FAILED: keep going, as the rest of the stack is still rolled back.
+      }
+    }
+    this.current = previous ?? this.current;
+  }
+
+  private resolveContext() {
+    const { region, account } = this.current!;
+    return {
+      pseudo: {
+        'AWS::Region': region,
+        'AWS::AccountId': account,
+        'AWS::Partition': partitionFor(region),
+        'AWS::URLSuffix': region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com',
+        'AWS::StackName': this.stackName,
+        'AWS::StackId': this.stackId,
+        'AWS::NoValue': undefined as any,
+      },
+      parameters: Object.fromEntries(Object.entries(this.current!.template.Parameters ?? {}).map(([k, p]) => [k, String(p.Default ?? '')])),
+      resources: this.resources,
+    };
+  }
+
+  private async createResource(logicalId: string, resource: TemplateResource, props: Record<string, any>): Promise<ResourceState> {
+    const { region, account } = this.current!;
+    const kms = this.cloud.kmsClient(region);
+    switch (resource.Type) {
+      case 'AWS::KMS::Key': {
+        const out = await kms.send(new CreateKeyCommand({
+          Origin: props.Origin, KeySpec: props.KeySpec, KeyUsage: props.KeyUsage, Description: props.Description,
+          MultiRegion: props.MultiRegion === 'true', Policy: props.KeyPolicy ? JSON.stringify(props.KeyPolicy) : undefined,
+        }));
+        return { physicalId: out.KeyMetadata!.KeyId!, attributes: { Arn: out.KeyMetadata!.Arn!, KeyId: out.KeyMetadata!.KeyId! } };
+      }
+      case 'AWS::KMS::ReplicaKey': {
+        const primaryRegion = String(props.PrimaryKeyArn).split(':')[3];
+        const out = await this.cloud.kmsClient(primaryRegion).send(new ReplicateKeyCommand({
+          KeyId: props.PrimaryKeyArn, ReplicaRegion: region, Description: props.Description,
+          Policy: props.KeyPolicy ? JSON.stringify(props.KeyPolicy) : undefined,
+        }));
+        return { physicalId: out.ReplicaKeyMetadata!.KeyId!, attributes: { Arn: out.ReplicaKeyMetadata!.Arn!, KeyId: out.ReplicaKeyMetadata!.KeyId! } };
+      }
+      case 'AWS::KMS::Alias':
+        await kms.send(new CreateAliasCommand({ AliasName: props.AliasName, TargetKeyId: props.TargetKeyId }));
+        return { physicalId: props.AliasName, attributes: {} };
+      case 'AWS::SecretsManager::Secret': {
+        const value = this.options.secretValues?.[logicalId] ?? { secretString: randomUUID() };
+        const arn = await this.cloud.createSecret(props.Name ?? `${this.stackName}-${logicalId}-${randomUUID().slice(0, 8)}`, value, region);
+        return { physicalId: arn, attributes: { Id: arn } };
+      }
+      case 'AWS::Lambda::Function': {
+        const name = props.FunctionName ?? `${this.stackName}-${logicalId}`.slice(0, 64);
+        return { physicalId: name, attributes: { Arn: `arn:${partitionFor(region)}:lambda:${region}:${account}:function:${name}` } };
+      }
+      default:
+        if (isCustom(resource.Type)) return this.invokeCustom(logicalId, 'Create', props);
+        return placeholder(logicalId, resource.Type, region, account);
+    }
+  }
+
+  private async updateResource(logicalId: string, resource: TemplateResource, props: Record<string, any>, old: Record<string, any>): Promise<ResourceState> {
+    const state = this.resources[logicalId];
+    if (isCustom(resource.Type)) return this.invokeCustom(logicalId, 'Update', props, old, state.physicalId);
+    if (resource.Type === 'AWS::KMS::Key') {
+      for (const immutable of ['KeySpec', 'KeyUsage', 'Origin', 'MultiRegion']) {
+        if (JSON.stringify(props[immutable]) !== JSON.stringify(old[immutable])) {
+          throw new DeploymentFailed(logicalId, `You cannot change the ${immutable} property of an existing KMS key`);
+        }
+      }
+      if (JSON.stringify(props.KeyPolicy) !== JSON.stringify(old.KeyPolicy)) {
+        await this.cloud.kmsClient(this.region).send(new PutKeyPolicyCommand({ KeyId: state.physicalId, PolicyName: 'default', Policy: JSON.stringify(props.KeyPolicy) }));
+      }
+    }
+    return state;
+  }
+
+  private async deleteResource(logicalId: string, resource: TemplateResource, props: Record<string, any>): Promise<void> {
+    const state = this.resources[logicalId];
+    if (isCustom(resource.Type)) {
+      await this.invokeCustom(logicalId, 'Delete', props, undefined, state?.physicalId);
+      return;
+    }
+    if (!state || resource.DeletionPolicy === 'Retain' || resource.DeletionPolicy === 'RetainExceptOnCreate') return;
+    if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
+      await this.cloud.kmsClient(this.region).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
+    }
+  }
+
+  private async invokeCustom(logicalId: string, requestType: 'Create' | 'Update' | 'Delete', props: Record<string, any>, oldProps?: Record<string, any>, physicalId?: string): Promise<ResourceState> {
+    const { template, assemblyDir, region } = this.current!;
+    const fnLogicalId = Object.keys(this.resources).find((id) => this.resources[id].attributes.Arn === props.ServiceToken);
+    const fn = fnLogicalId ? template.Resources[fnLogicalId] : undefined;
+    const assetPath = fn?.Metadata?.['aws:asset:path'];
+    if (!fn || fn.Type !== 'AWS::Lambda::Function' || !assetPath) {
+      throw new DeploymentFailed(logicalId, `ServiceToken ${props.ServiceToken} is not a Lambda function with a local asset in this stack`);
+    }
+    const handlerFile = path.join(assemblyDir, assetPath, `${String(fn.Properties!.Handler).split('.')[0]}.js`);
+    const responseUrl = this.cloud.responses.newUrl();
+    const event: Record<string, any> = {
+      RequestType: requestType,
+      ServiceToken: props.ServiceToken,
+      ResponseURL: responseUrl,
+      StackId: this.stackId,
+      RequestId: randomUUID(),
+      LogicalResourceId: logicalId,
+      ResourceType: template.Resources[logicalId]?.Type,
+      ResourceProperties: props,
+      ...(oldProps ? { OldResourceProperties: oldProps } : {}),
+      ...(physicalId ? { PhysicalResourceId: physicalId } : {}),
+    };
+    const timeoutMs = this.options.lambdaTimeoutMs ?? Number(fn.Properties!.Timeout ?? 3) * 1000;
+    const env = { ...this.cloud.lambdaEnvironment(region), ...(this.options.lambdaEnv ?? {}) };
+    const invocation = await invokeHandler(handlerFile, event, { env, timeoutMs });
+    const answers = this.cloud.responses.answersFor(responseUrl);
+    this.invocations.push({ ...invocation, logicalId, event, answers });
+    const answer = answers[0];
+    if (!answer) {
+      throw new DeploymentFailed(logicalId, `the handler did not answer the ResponseURL (exit code ${invocation.exitCode}${invocation.timedOut ? ', timed out' : ''}); CloudFormation would wait for the custom resource timeout`);
+    }
+    if (answer.Status !== 'SUCCESS') throw new DeploymentFailed(logicalId, answer.Reason ?? '(no reason)');
+    return { physicalId: answer.PhysicalResourceId, attributes: { ...(answer.Data ?? {}) } };
+  }
+}
+
+function readArtifact(assemblyDir: string, stackName: string, cloud: LocalCloud): StackArtifact {
+  const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'manifest.json'), 'utf8'));
+  const artifact = manifest.artifacts?.[stackName];
+  if (!artifact || artifact.type !== 'aws:cloudformation:stack') {
+    throw new Error(`no stack ${stackName} in ${assemblyDir}; stacks: ${Object.keys(manifest.artifacts ?? {}).filter((k) => manifest.artifacts[k].type === 'aws:cloudformation:stack').join(', ')}`);
+  }
+  const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, artifact.properties.templateFile), 'utf8'));
+  const env = /^aws:\/\/([^/]+)\/(.+)$/.exec(artifact.environment ?? '') ?? [];
+  const known = (v?: string) => (v && !v.startsWith('unknown-') ? v : undefined);
+  return { template, assemblyDir, account: known(env[1]) ?? cloud.accountId, region: known(env[2]) ?? cloud.defaultRegion };
+}
+
+function isCustom(type: string): boolean {
+  return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
+}
+
+function partitionFor(region: string): string {
+  return region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+}
+
+/** A resource the harness does not model (IAM, logs, ...): it exists, with made-up attributes. */
+function placeholder(logicalId: string, type: string, region: string, account: string): ResourceState {
+  const service = type.split('::')[1]?.toLowerCase() ?? 'local';
+  const physicalId = `${logicalId}-local`;
+  const attributes = new Proxy({} as Record<string, string>, {
+    has: () => true,
+    get: (_t, attr) => (attr === 'Arn' ? `arn:${partitionFor(region)}:${service}:${region}:${account}:${physicalId}` : `${physicalId}-${String(attr)}`),
+  });
+  return { physicalId, attributes };
+}
+
+/** CloudFormation hands custom resources every scalar as a string. */
+function stringifyScalars(value: any): any {
+  if (Array.isArray(value)) return value.map(stringifyScalars);
+  if (value === undefined) return undefined;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, any> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = stringifyScalars(v);
+    return out;
+  }
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from 'crypto';
+import * as http from 'http';
+
+/** A CloudFormation custom resource answer as PUT to the ResponseURL. */
+export interface CustomResourceResponse {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly Reason?: string;
+  readonly PhysicalResourceId: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly NoEcho?: boolean;
+  readonly Data?: Record<string, string>;
+}
+
+/** Stands in for CloudFormation's pre-signed S3 ResponseURL: records every answer it receives. */
+export class ResponseServer {
+  public static async start(): Promise<ResponseServer> {
+    const server = new ResponseServer();
+    await new Promise<void>((resolve) => server.server.listen(0, '127.0.0.1', resolve));
+    return server;
+  }
+
+  private readonly server: http.Server;
+  private readonly answers = new Map<string, CustomResourceResponse[]>();
+
+  private constructor() {
+    this.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        const id = (req.url ?? '').split('/').pop() ?? '';
+        if (req.method !== 'PUT' || !this.answers.has(id)) {
+          res.writeHead(403).end();
+          return;
+        }
+        try {
+          this.answers.get(id)!.push(JSON.parse(body));
+          res.writeHead(200).end();
+        } catch {
+          res.writeHead(400).end();
+        }
+      });
+    });
+  }
+
+  /** A fresh ResponseURL. */
+  public newUrl(): string {
+    const id = randomUUID();
+    this.answers.set(id, []);
+    const { port } = this.server.address() as { port: number };
+    return `http://127.0.0.1:${port}/cfn-response/${id}`;
+  }
+
+  /** Every answer received at a ResponseURL (normally exactly one). */
+  public answersFor(url: string): CustomResourceResponse[] {
+    return this.answers.get(url.split('/').pop() ?? '') ?? [];
+  }
+
+  public stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
