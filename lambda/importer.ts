@@ -10,9 +10,7 @@ import { ErrorCodes, ImportResourceProperties } from '../lib/private/contract';
 import { checkImportCombination } from '../lib/private/import-rules';
 import { kmsClient, parseArn } from './aws';
 import { ImportError } from './errors';
-import { checkMaterial } from './material';
-import { readSecretMaterial } from './secret-source';
-import { wrapKeyMaterial } from './wrap';
+import { describeSource, prepareSource, PreparedSource } from './sources/source';
 
 /** What the handler answers CloudFormation with. */
 export interface ImportResult {
@@ -99,20 +97,19 @@ async function importMaterial(props: ImportResourceProperties, ctx: ImportContex
 
 async function importOnce(kms: KMSClient, props: ImportResourceProperties, partition: string, ctx: ImportContext): Promise<ImportResult> {
   // The two reads are independent: one round trip for both (DESIGN §3).
-  const [parameters, material] = await allOrZero(
+  const [parameters, source] = await allOrClose(
     kms.send(new GetParametersForImportCommand({
       KeyId: props.KeyArn,
       WrappingAlgorithm: props.WrappingAlgorithm as any,
       WrappingKeySpec: props.WrappingKeySpec as any,
     }), { abortSignal: ctx.signal }),
-    readSecretMaterial(props.Material, ctx.signal),
+    prepareSource(props.Material, { keySpec: props.KeySpec, partition, signal: ctx.signal }),
   );
   let wrapped: Buffer;
   try {
-    checkMaterial(props.KeySpec, material, partition, `the material in secret ${props.Material.SecretArn}`);
-    wrapped = wrapKeyMaterial(material, requireBytes(parameters.PublicKey, 'PublicKey'), props.WrappingAlgorithm);
+    wrapped = await source.wrap(requireBytes(parameters.PublicKey, 'PublicKey'), props.WrappingAlgorithm);
   } finally {
-    material.fill(0);
+    await source.close();
   }
   const now = ctx.now?.() ?? new Date();
   const validTo = validToFor(props, now);
@@ -178,14 +175,14 @@ function requireBytes(value: Uint8Array | undefined, name: string): Uint8Array {
   return value;
 }
 
-/** Settles both; if either fails, zeroes the material that did arrive and rethrows. */
-async function allOrZero(
+/** Settles both; if either fails, closes the source that did open (zeroing its material) and rethrows. */
+async function allOrClose(
   parameters: Promise<GetParametersForImportCommandOutput>,
-  material: Promise<Buffer>,
-): Promise<[GetParametersForImportCommandOutput, Buffer]> {
-  const [p, m] = await Promise.allSettled([parameters, material]);
+  source: Promise<PreparedSource>,
+): Promise<[GetParametersForImportCommandOutput, PreparedSource]> {
+  const [p, m] = await Promise.allSettled([parameters, source]);
   if (p.status === 'fulfilled' && m.status === 'fulfilled') return [p.value, m.value];
-  if (m.status === 'fulfilled') m.value.fill(0);
+  if (m.status === 'fulfilled') await m.value.close();
   // The material source's error is usually the more useful one (a typo in a secret name).
   throw m.status === 'rejected' ? m.reason : (p as PromiseRejectedResult).reason;
 }
@@ -197,7 +194,7 @@ function kmsError(e: unknown, props: ImportResourceProperties): Error {
   const detail = err.message ? `: ${err.message}` : '';
   switch (err.name) {
     case 'IncorrectKeyMaterialException':
-      return new ImportError(ErrorCodes.MATERIAL_MISMATCH, `KMS refused the material from secret ${props.Material.SecretArn} for ${key}${detail}. A key holds the material first imported into it; the key keeps that material. Point the secret (version) back at it, or create a new ExternalKey for new material`);
+      return new ImportError(ErrorCodes.MATERIAL_MISMATCH, `KMS refused the material from ${describeSource(props.Material)} for ${key}${detail}. A key holds the material first imported into it; the key keeps that material. Point the secret (version) back at it, or create a new ExternalKey for new material`);
     case 'InvalidCiphertextException':
       return new ImportError(ErrorCodes.AWS_ERROR, `KMS could not unwrap the material for ${key} with ${props.WrappingAlgorithm}/${props.WrappingKeySpec}${detail}`);
     case 'NotFoundException':

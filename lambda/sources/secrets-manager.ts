@@ -1,8 +1,27 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ErrorCodes, SecretsManagerSourceProperties } from '../lib/private/contract';
-import { parseArn, secretsClient } from './aws';
-import { ImportError } from './errors';
-import { decodeText } from './material';
+import { ErrorCodes, SecretsManagerSourceProperties } from '../../lib/private/contract';
+import { parseArn, secretsClient } from '../aws';
+import { ImportError } from '../errors';
+import { checkMaterial, decodeText } from '../material';
+import { wrapKeyMaterial } from '../wrap';
+import { PreparedSource, SourceContext } from './source';
+
+/**
+ * The Secrets Manager source: the material is read (in parallel with GetParametersForImport),
+ * checked against the key spec, wrapped in the handler with node's crypto, then zeroed.
+ */
+export async function prepareSecretsManagerSource(source: SecretsManagerSourceProperties, ctx: SourceContext): Promise<PreparedSource> {
+  const material = await readSecretMaterial(source, ctx.signal);
+  return {
+    wrap(publicKeyDer, wrappingAlgorithm) {
+      checkMaterial(ctx.keySpec, material, ctx.partition, `the material in secret ${source.SecretArn}`);
+      return wrapKeyMaterial(material, publicKeyDer, wrappingAlgorithm);
+    },
+    close() {
+      material.fill(0);
+    },
+  };
+}
 
 /**
  * Reads key material from a Secrets Manager secret and decodes it to bytes. The caller zeroes

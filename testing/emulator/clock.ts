@@ -1,0 +1,26 @@
+/**
+ * The emulator's notion of "now". It runs with real time (so successive calls get increasing
+ * timestamps, as against AWS) but can be moved: tests push it forward to make import tokens
+ * (24 h, spec §3) or key material (ValidTo, spec §6) expire without waiting.
+ */
+export class EmulatorClock {
+  private offsetMs: number;
+
+  constructor(start?: Date) {
+    this.offsetMs = start ? start.getTime() - Date.now() : 0;
+  }
+
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  /** Moves the clock forward (or back, for a negative value) by `ms` milliseconds. */
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+
+  /** Moves the clock to `d`; it keeps running from there. */
+  set(d: Date): void {
+    this.offsetMs = d.getTime() - Date.now();
+  }
+}
