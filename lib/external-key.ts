@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -193,6 +193,12 @@ export class ExternalKey extends Resource implements kms.IKey {
       pendingWindowInDays: pendingDays,
     });
     this.cfnKey.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    // cdk-nag's KMS5 asks every symmetric key for automatic rotation, which KMS does not allow
+    // for imported material (it is rotated on demand with new material instead).
+    Validations.of(this.cfnKey).acknowledge({
+      id: 'AwsSolutions-KMS5',
+      reason: 'KMS cannot rotate imported (EXTERNAL origin) key material automatically; EnableKeyRotation must stay unset. Rotate by importing new material on demand.',
+    });
 
     const provider = ImportProvider.getOrCreate(this);
     const material = props.material._bind(this, kind);

@@ -1,0 +1,38 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { LocalCloud, LocalStack } from '../../testing/harness';
+
+export const REGION = 'us-east-1';
+export const ACCOUNT = '111122223333';
+
+/** Synthesizes a one-stack app into a fresh directory; returns the directory. */
+export function synth(build: (stack: Stack) => void, stackName = 'E2E', env = { account: ACCOUNT, region: REGION }): string {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-e2e-'));
+  const app = new App({ outdir });
+  const stack = new Stack(app, stackName, { env });
+  build(stack);
+  app.synth();
+  return outdir;
+}
+
+export function secretByArn(stack: Stack, id: string, arn: string): secretsmanager.ISecret {
+  return secretsmanager.Secret.fromSecretCompleteArn(stack, id, arn);
+}
+
+export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** The material fingerprints the emulator holds for a key. */
+export function fingerprints(cloud: LocalCloud, keyArn: string): string[] {
+  return cloud.kms.inspectKey(keyArn)?.materials.map((m) => m.sha256) ?? [];
+}
+
+/** Every invocation answered its ResponseURL exactly once. */
+export function expectEveryInvocationAnswered(stack: LocalStack): void {
+  for (const inv of stack.invocations) {
+    if (inv.answers.length !== 1) throw new Error(`${inv.logicalId} ${inv.event.RequestType} answered ${inv.answers.length} times`);
+  }
+}
