@@ -5,6 +5,7 @@ import {
   GetParametersForImportCommandOutput,
   ImportKeyMaterialCommand,
   KMSClient,
+  RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { ErrorCodes, ImportResourceProperties } from '../lib/private/contract';
 import { checkImportCombination } from '../lib/private/import-rules';
@@ -38,11 +39,40 @@ export async function update(props: ImportResourceProperties, old: ImportResourc
   if (props.KeyArn === old.KeyArn && (props.KeySpec !== old.KeySpec || props.KeyUsage !== old.KeyUsage)) {
     throw new ImportError(ErrorCodes.UNSUPPORTED_UPDATE, `the key spec or usage of ${props.KeyArn} cannot change (${old.KeySpec}/${old.KeyUsage} to ${props.KeySpec}/${props.KeyUsage}); KMS keys are immutable in this respect, so create a new ExternalKey (new construct id) instead`);
   }
-  const changed = props.KeyArn !== old.KeyArn
-    || JSON.stringify(props.Material) !== JSON.stringify(old.Material)
+  const materialChanged = JSON.stringify(props.Material) !== JSON.stringify(old.Material);
+  const changed = props.KeyArn !== old.KeyArn || materialChanged
     || JSON.stringify(props.Expiration) !== JSON.stringify(old.Expiration);
-  if (changed) return importMaterial(props, ctx);
-  return describe(props, ctx);
+  if (!changed) return describe(props, ctx);
+  if (!(materialChanged && props.RotateOnNewMaterial === 'true' && props.KeyArn === old.KeyArn)) return importMaterial(props, ctx);
+  // The reference changed: it may still name the same material (a re-pinned version), which is
+  // re-imported as EXISTING_KEY_MATERIAL; only material KMS calls new is rotated to.
+  try {
+    return await importMaterial(props, ctx);
+  } catch (e) {
+    if (!(e instanceof ImportError && e.code === ErrorCodes.MATERIAL_MISMATCH)) throw e;
+  }
+  return rotate(props, ctx);
+}
+
+/**
+ * Rotation to new material on a symmetric key (docs.aws.amazon.com/kms/latest/developerguide/
+ * rotating-keys-on-demand.html): import it as NEW_KEY_MATERIAL (it waits in PENDING_ROTATION),
+ * then RotateKeyOnDemand makes it current. Older materials stay and still decrypt.
+ */
+async function rotate(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+  const imported = await importMaterial(props, ctx, 'NEW_KEY_MATERIAL');
+  try {
+    await kmsClient(keyRegion(props.KeyArn)).send(new RotateKeyOnDemandCommand({ KeyId: props.KeyArn }), { abortSignal: ctx.signal });
+  } catch (e) {
+    throw kmsError(e, props);
+  }
+  ctx.log?.('rotated to new key material', { keyArn: props.KeyArn, keyMaterialId: imported.data.KeyMaterialId });
+  return imported;
+}
+
+/** Scheduled renewal: the same material again, with a fresh ValidTo. */
+export async function renew(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+  return importMaterial(props, ctx);
 }
 
 /**
@@ -64,7 +94,7 @@ export async function remove(props: ImportResourceProperties, physicalResourceId
   return result;
 }
 
-async function importMaterial(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+async function importMaterial(props: ImportResourceProperties, ctx: ImportContext, importType?: 'NEW_KEY_MATERIAL'): Promise<ImportResult> {
   const arn = parseArn(props.KeyArn);
   if (!arn || arn.service !== 'kms' || !arn.resource.startsWith('key/')) {
     throw new ImportError(ErrorCodes.INVALID_PROPERTY, `KeyArn '${props.KeyArn}' is not a KMS key ARN`);
@@ -83,7 +113,7 @@ async function importMaterial(props: ImportResourceProperties, ctx: ImportContex
   // the same material again is allowed.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await importOnce(kms, props, arn.partition, ctx);
+      return await importOnce(kms, props, arn.partition, ctx, importType);
     } catch (e) {
       const name = (e as Error).name;
       if (attempt < 3 && (name === 'InvalidImportTokenException' || name === 'ExpiredImportTokenException')) {
@@ -95,7 +125,7 @@ async function importMaterial(props: ImportResourceProperties, ctx: ImportContex
   }
 }
 
-async function importOnce(kms: KMSClient, props: ImportResourceProperties, partition: string, ctx: ImportContext): Promise<ImportResult> {
+async function importOnce(kms: KMSClient, props: ImportResourceProperties, partition: string, ctx: ImportContext, importType?: 'NEW_KEY_MATERIAL'): Promise<ImportResult> {
   // The two reads are independent: one round trip for both (DESIGN §3).
   const [parameters, source] = await allOrClose(
     kms.send(new GetParametersForImportCommand({
@@ -120,6 +150,9 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
     // KMS's own default is KEY_MATERIAL_EXPIRES, which then demands a ValidTo: always say it.
     ExpirationModel: props.Expiration.Model as any,
     ValidTo: validTo,
+    // Omitted, KMS treats a key's first import as new and later ones as EXISTING_KEY_MATERIAL,
+    // which is what makes a repeated import of the same material idempotent.
+    ImportType: importType,
   }), { abortSignal: ctx.signal });
   ctx.log?.('imported key material', { keyArn: props.KeyArn, keyMaterialId: response.KeyMaterialId, validTo: validTo?.toISOString() });
   return {
@@ -200,7 +233,12 @@ function kmsError(e: unknown, props: ImportResourceProperties): Error {
     case 'NotFoundException':
       return new ImportError(ErrorCodes.KEY_STATE, `${key} was not found${detail}`);
     case 'KMSInvalidStateException':
+      if (/pending rotation/.test(err.message ?? '')) {
+        return new ImportError(ErrorCodes.ROTATION, `${key} already has new key material pending rotation${detail}; KMS allows one at a time. Finish it (RotateKeyOnDemand) or delete it (DeleteImportedKeyMaterial with its KeyMaterialId), then deploy again`);
+      }
       return new ImportError(ErrorCodes.KEY_STATE, `${key} is in a state that does not allow the import${detail}; a key pending deletion must be restored with CancelKeyDeletion first`);
+    case 'LimitExceededException':
+      return new ImportError(ErrorCodes.ROTATION, `${key} has reached KMS's limit of on-demand rotations${detail}; create a new ExternalKey for further new material`);
     case 'DisabledException':
       return new ImportError(ErrorCodes.KEY_STATE, `${key} is disabled${detail}; enable it first`);
     case 'UnsupportedOperationException':

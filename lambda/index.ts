@@ -1,41 +1,34 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { ErrorCodes, ImportResourceProperties } from '../lib/private/contract';
+import { ErrorCodes, ImportResourceProperties, RenewalEvent } from '../lib/private/contract';
 import { sendResponse } from './cfn-response';
 import { ImportError } from './errors';
-import { create, ImportResult, remove, update } from './importer';
+import { create, ImportResult, remove, renew, update } from './importer';
 
 /** Time kept back to answer CloudFormation before Lambda stops the function. */
 const ANSWER_MARGIN_MS = 15_000;
 
+type LambdaContext = Pick<Context, 'getRemainingTimeInMillis'>;
+
 /**
- * Entry point: parse the CloudFormation event, run Create/Update/Delete, and always answer the
- * ResponseURL (success, or a failure with a readable reason) before the Lambda times out.
+ * Entry point. A CloudFormation custom resource event (Create/Update/Delete), always answered at
+ * its ResponseURL before the Lambda times out; or a scheduled renewal (see RenewalEvent).
  */
-export async function handler(event: CloudFormationCustomResourceEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> {
+export async function handler(event: CloudFormationCustomResourceEvent | RenewalEvent, context: LambdaContext): Promise<void> {
+  if ('action' in event && event.action === 'renew') return renewal(event, context);
+  return customResource(event as CloudFormationCustomResourceEvent, context);
+}
+
+async function customResource(event: CloudFormationCustomResourceEvent, context: LambdaContext): Promise<void> {
   const started = Date.now();
   const base = { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, keyArn: event.ResourceProperties?.KeyArn };
   log('received', base);
-
-  const budget = Math.max(1_000, context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS);
-  const abort = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      abort.abort();
-      reject(new ImportError(ErrorCodes.TIMEOUT, `the import did not finish within ${Math.round(budget / 1000)} s and was stopped so that CloudFormation gets an answer; KMS or Secrets Manager may be unreachable from the handler (VPC endpoints, network) or slow. Deploy again: a repeated import of the same material is safe`));
-    }, budget);
-  });
-
   let result: ImportResult | undefined;
   let failure: string | undefined;
   try {
-    result = await Promise.race([dispatch(event, abort.signal), deadline]);
+    result = await withDeadline(context, (signal) => dispatch(event, signal));
   } catch (e) {
     failure = reason(e);
-  } finally {
-    clearTimeout(timer);
   }
-
   const physicalResourceId = result?.physicalResourceId
     ?? (event.RequestType === 'Create' ? `import-failed-${event.RequestId}` : event.PhysicalResourceId);
   log(failure ? 'failed' : 'succeeded', { ...base, durationMs: Date.now() - started, reason: failure, keyMaterialId: result?.data.KeyMaterialId });
@@ -48,6 +41,39 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
     LogicalResourceId: event.LogicalResourceId,
     Data: result?.data,
   });
+}
+
+/**
+ * A scheduled renewal has no one to answer: success is a log line, failure a thrown error, which
+ * Lambda counts in its Errors metric and EventBridge retries.
+ */
+async function renewal(event: RenewalEvent, context: LambdaContext): Promise<void> {
+  try {
+    const props = checkProperties(event.properties);
+    const result = await withDeadline(context, (signal) => renew(props, { signal, log }));
+    log('renewed key material', { keyArn: props.KeyArn, validTo: result.data.ValidTo, keyMaterialId: result.data.KeyMaterialId });
+  } catch (e) {
+    log('renewal failed', { keyArn: event.properties?.KeyArn, reason: reason(e) });
+    throw new Error(reason(e));
+  }
+}
+
+/** Runs `work`, aborting it and failing with a Timeout error ANSWER_MARGIN_MS before the Lambda deadline. */
+async function withDeadline<T>(context: LambdaContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const budget = Math.max(1_000, context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS);
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new ImportError(ErrorCodes.TIMEOUT, `the import did not finish within ${Math.round(budget / 1000)} s and was stopped so that CloudFormation gets an answer; KMS or Secrets Manager may be unreachable from the handler (VPC endpoints, network) or slow. Deploy again: a repeated import of the same material is safe`));
+    }, budget);
+  });
+  try {
+    return await Promise.race([work(abort.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function dispatch(event: CloudFormationCustomResourceEvent, signal: AbortSignal): Promise<ImportResult> {
@@ -65,12 +91,12 @@ function dispatch(event: CloudFormationCustomResourceEvent, signal: AbortSignal)
 
 function checkProperties(props: ImportResourceProperties): ImportResourceProperties {
   for (const name of ['KeyArn', 'KeySpec', 'KeyUsage', 'WrappingAlgorithm', 'WrappingKeySpec'] as const) {
-    if (typeof props[name] !== 'string' || props[name].length === 0) {
+    if (typeof props?.[name] !== 'string' || props[name].length === 0) {
       throw new ImportError(ErrorCodes.INVALID_PROPERTY, `property ${name} is missing`);
     }
   }
-  if (!props.Material || props.Material.Type !== 'SecretsManager' || !props.Material.SecretArn) {
-    throw new ImportError(ErrorCodes.INVALID_PROPERTY, 'property Material is missing or has no SecretArn');
+  if (!props.Material?.Type) {
+    throw new ImportError(ErrorCodes.INVALID_PROPERTY, 'property Material is missing');
   }
   if (!props.Expiration?.Model) {
     throw new ImportError(ErrorCodes.INVALID_PROPERTY, 'property Expiration is missing');

@@ -1,16 +1,38 @@
 import { CustomResource, Duration, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { KeyMaterialExpiration } from './expiration';
 import { ImportProvider } from './import-provider';
 import { KeyMaterial } from './key-material';
 import { PartnerAccess } from './partner-access';
-import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes, ImportResourceProperties } from './private/contract';
+import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes, ImportResourceProperties, RenewalEvent } from './private/contract';
 import { ByokError } from './private/errors';
 import { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS, partitionOf } from './private/import-rules';
-import { DELETE_MATERIAL_ACTIONS, IMPORT_ACTIONS } from './private/perms';
+import { DELETE_MATERIAL_ACTIONS, IMPORT_ACTIONS, ROTATE_ACTIONS } from './private/perms';
 import { WrappingAlgorithm, WrappingKeySpec } from './wrapping';
+
+/** Options for the alarm on the material's expiry. */
+export interface ExpirationAlarmOptions {
+  /**
+   * Alarm when the material expires within this time.
+   *
+   * @default Duration.days(30)
+   */
+  readonly threshold?: Duration;
+
+  /**
+   * Notify this topic when the alarm fires and when it recovers.
+   *
+   * @default - no notification
+   */
+  readonly topic?: sns.ITopic;
+}
 
 /** Properties of an {@link ExternalKey}. */
 export interface ExternalKeyProps {
@@ -67,6 +89,31 @@ export interface ExternalKeyProps {
    * @default KeyMaterialExpiration.never()
    */
   readonly expiration?: KeyMaterialExpiration;
+
+  /**
+   * Re-import the same material on this schedule, each time with a fresh expiry, so that the
+   * key never leaves Enabled. Only with `KeyMaterialExpiration.after()`, and shorter than it.
+   *
+   * @default - no renewal: the material expires unless you deploy again
+   */
+  readonly renewEvery?: Duration;
+
+  /**
+   * An alarm on `AWS/KMS SecondsUntilKeyMaterialExpiration` for this key. Only with an expiring
+   * material; it also fires when the metric stops (the material has expired or was deleted).
+   *
+   * @default - no alarm
+   */
+  readonly expirationAlarm?: ExpirationAlarmOptions;
+
+  /**
+   * Rotate to new material (KMS on-demand rotation of imported material) when the material
+   * reference changes to material the key does not hold. Symmetric keys only; data encrypted
+   * under earlier material still decrypts.
+   *
+   * @default false - new material is refused, so that a wrong secret never replaces the key's material
+   */
+  readonly rotateOnNewMaterial?: boolean;
 
   /**
    * How the material is wrapped for transport to KMS.
@@ -139,6 +186,8 @@ export class ExternalKey extends Resource implements kms.IKey {
   public readonly keyUsage: kms.KeyUsage;
   /** The CloudFormation key resource, for escape hatches. */
   public readonly cfnKey: kms.CfnKey;
+  /** The alarm on the material's expiry, if one was asked for. */
+  public readonly expirationAlarm?: cloudwatch.Alarm;
 
   private readonly policy: iam.PolicyDocument;
 
@@ -200,13 +249,32 @@ export class ExternalKey extends Resource implements kms.IKey {
       reason: 'KMS cannot rotate imported (EXTERNAL origin) key material automatically; EnableKeyRotation must stay unset. Rotate by importing new material on demand.',
     });
 
+    const expiration = props.expiration ?? KeyMaterialExpiration.never();
+    if (props.rotateOnNewMaterial && kind !== 'SYMMETRIC') {
+      throw new ByokError(ErrorCodes.ROTATION, `rotateOnNewMaterial is only possible for SYMMETRIC_DEFAULT keys; KMS lets a ${keySpec} key hold only the material first imported into it`, this);
+    }
+    if (props.expirationAlarm && !expiration.expires) {
+      throw new ByokError(ErrorCodes.EXPIRATION, 'expirationAlarm needs an expiring material: set expiration to KeyMaterialExpiration.after() or .at()', this);
+    }
+    const expirationProps = expiration._bind(this);
+    if (props.renewEvery) {
+      const validFor = Number(expirationProps.ValidForSeconds ?? 0);
+      if (!expirationProps.ValidForSeconds || props.renewEvery.toSeconds() >= validFor) {
+        throw new ByokError(ErrorCodes.EXPIRATION, `renewEvery (${props.renewEvery.toHumanString()}) needs expiration: KeyMaterialExpiration.after(d) with d longer than the renewal period${validFor ? ` (it is ${validFor / 86400} days)` : ''}`, this);
+      }
+    }
+
     const provider = ImportProvider.getOrCreate(this);
     const material = props.material._bind(this, kind);
     const importPolicy = new iam.Policy(this, 'ImportPolicy', {
       roles: [provider.role],
       statements: [
         new iam.PolicyStatement({
-          actions: [...IMPORT_ACTIONS, ...(props.deleteMaterialOnRemoval ? DELETE_MATERIAL_ACTIONS : [])],
+          actions: [
+            ...IMPORT_ACTIONS,
+            ...(props.deleteMaterialOnRemoval ? DELETE_MATERIAL_ACTIONS : []),
+            ...(props.rotateOnNewMaterial ? ROTATE_ACTIONS : []),
+          ],
           resources: [this.cfnKey.attrArn],
         }),
         ...material.statements,
@@ -220,8 +288,9 @@ export class ExternalKey extends Resource implements kms.IKey {
       WrappingAlgorithm: wrappingAlgorithm,
       WrappingKeySpec: wrappingKeySpec,
       Material: material.source,
-      Expiration: (props.expiration ?? KeyMaterialExpiration.never())._bind(this),
+      Expiration: expirationProps,
       DeleteMaterialOnRemoval: props.deleteMaterialOnRemoval ? 'true' : undefined,
+      RotateOnNewMaterial: props.rotateOnNewMaterial ? 'true' : undefined,
     };
     const importResource = new CustomResource(this, 'Import', {
       serviceToken: provider.serviceToken,
@@ -234,6 +303,41 @@ export class ExternalKey extends Resource implements kms.IKey {
     this.keyArn = importResource.getAttString(ImportAttributes.KEY_ARN);
     this.keyId = importResource.getAttString(ImportAttributes.KEY_ID);
     this.keyMaterialId = importResource.getAttString(ImportAttributes.KEY_MATERIAL_ID);
+
+    if (props.renewEvery) {
+      const renewal: RenewalEvent = { source: 'cdk-kms-byok', action: 'renew', properties: { ServiceToken: provider.serviceToken, ...properties } };
+      const rule = new events.Rule(this, 'Renewal', {
+        description: `Re-imports the key material of ${this.node.path} before it expires`,
+        schedule: events.Schedule.rate(props.renewEvery),
+        targets: [new targets.LambdaFunction(provider.function, { event: events.RuleTargetInput.fromObject(renewal), retryAttempts: 4 })],
+      });
+      // Renew only a key that has been imported, with the permissions in place.
+      rule.node.addDependency(importResource);
+    }
+    if (props.expirationAlarm) {
+      const threshold = props.expirationAlarm.threshold ?? Duration.days(30);
+      this.expirationAlarm = new cloudwatch.Alarm(this, 'ExpirationAlarm', {
+        alarmDescription: `The imported key material of ${this.node.path} expires within ${threshold.toHumanString()}, or has expired`,
+        // docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/KMS',
+          metricName: 'SecondsUntilKeyMaterialExpiration',
+          dimensionsMap: { KeyId: this.keyId },
+          statistic: cloudwatch.Stats.MINIMUM,
+          period: Duration.hours(1),
+        }),
+        threshold: threshold.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // KMS stops publishing the metric once the material has expired: that is the worst case.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      if (props.expirationAlarm.topic) {
+        const action = new cw_actions.SnsAction(props.expirationAlarm.topic);
+        this.expirationAlarm.addAlarmAction(action);
+        this.expirationAlarm.addOkAction(action);
+      }
+    }
 
     if (props.alias) this.addAlias(props.alias);
     for (const admin of props.admins ?? []) this.grantAdmin(admin);

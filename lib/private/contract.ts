@@ -49,6 +49,21 @@ export interface ImportResourceProperties {
   readonly Expiration: ExpirationProperties;
   /** 'true' to call DeleteImportedKeyMaterial when the resource is deleted. */
   readonly DeleteMaterialOnRemoval?: string;
+  /**
+   * 'true' to rotate a symmetric key to new material (NEW_KEY_MATERIAL + RotateKeyOnDemand) when
+   * the material reference changes and KMS says the material is new; otherwise new material fails.
+   */
+  readonly RotateOnNewMaterial?: string;
+}
+
+/**
+ * The event of the scheduled renewal (an EventBridge rule targeting the handler): re-import the
+ * same material with a fresh ValidTo, through the same code path as the custom resource.
+ */
+export interface RenewalEvent {
+  readonly source: 'cdk-kms-byok';
+  readonly action: 'renew';
+  readonly properties: ImportResourceProperties;
 }
 
 /** Attributes the handler returns (`Fn::GetAtt` names). */
@@ -82,5 +97,6 @@ export const ErrorCodes = {
   ACCESS_DENIED: 'AccessDenied',
   UNSUPPORTED_UPDATE: 'UnsupportedUpdate',
   TIMEOUT: 'Timeout',
+  ROTATION: 'Rotation',
   AWS_ERROR: 'AwsError',
 } as const;

@@ -23,3 +23,6 @@ export const DELETE_MATERIAL_ACTIONS = ['kms:DeleteImportedKeyMaterial'];
 export const SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue'];
 
 export const KEY_AGREEMENT_ACTIONS = ['kms:DeriveSharedSecret'];
+
+/** Only when the user opted into rotation to new material. */
+export const ROTATE_ACTIONS = ['kms:RotateKeyOnDemand'];

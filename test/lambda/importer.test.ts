@@ -1,14 +1,14 @@
 import { generateKeyPairSync, randomBytes } from 'crypto';
 import {
   DeleteImportedKeyMaterialCommand, DescribeKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand,
-  IncorrectKeyMaterialException, InvalidImportTokenException, KMSClient,
+  IncorrectKeyMaterialException, InvalidImportTokenException, KMSClient, KMSInvalidStateException, RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { ImportResourceProperties } from '../../lib/private/contract';
 import * as wrap from '../../lambda/wrap';
-import { create, remove, update } from '../../lambda/importer';
+import { create, remove, renew, update } from '../../lambda/importer';
 
 const kms = mockClient(KMSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -138,6 +138,50 @@ describe('update', () => {
   test('a key spec change on the same key fails before any call', async () => {
     await expect(update(props({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }), props(), {})).rejects.toThrow(/\bcannot change \(SYMMETRIC_DEFAULT\/ENCRYPT_DECRYPT to HMAC_256\/GENERATE_VERIFY_MAC\)/);
     expect(kms).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('rotation to new material', () => {
+  const pinned = (v: string, rotate = true) => props({ Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, Encoding: 'BASE64', VersionId: v }, RotateOnNewMaterial: rotate ? 'true' : undefined });
+
+  test('material KMS calls new is imported as NEW_KEY_MATERIAL, then the key is rotated to it', async () => {
+    kms.on(ImportKeyMaterialCommand)
+      .rejectsOnce(new IncorrectKeyMaterialException({ message: 'not the same', $metadata: {} }))
+      .resolves({ KeyId: KEY_ARN, KeyMaterialId: 'd'.repeat(64) });
+    const result = await update(pinned('v2'), pinned('v1'), {});
+    const imports = kms.commandCalls(ImportKeyMaterialCommand).map((c) => c.args[0].input.ImportType);
+    expect(imports).toEqual([undefined, 'NEW_KEY_MATERIAL']);
+    expect(kms).toHaveReceivedCommandWith(RotateKeyOnDemandCommand, { KeyId: KEY_ARN });
+    expect(result.data.KeyMaterialId).toBe('d'.repeat(64));
+  });
+
+  test('a re-pinned version of the same material re-imports without rotating', async () => {
+    await update(pinned('v2'), pinned('v1'), {});
+    expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 1);
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+  });
+
+  test('without rotateOnNewMaterial, new material is a mismatch and nothing is rotated', async () => {
+    kms.on(ImportKeyMaterialCommand).rejects(new IncorrectKeyMaterialException({ message: 'not the same', $metadata: {} }));
+    await expect(update(pinned('v2', false), pinned('v1', false), {})).rejects.toThrow(/^KMS refused the material/);
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+  });
+
+  test('a second pending rotation is refused with what to do', async () => {
+    kms.on(ImportKeyMaterialCommand)
+      .rejectsOnce(new IncorrectKeyMaterialException({ message: 'not the same', $metadata: {} }))
+      .rejects(new KMSInvalidStateException({ message: `New key material (id: x) cannot be imported into KMS key ${KEY_ARN}, because another key material (id: y) is pending rotation.`, $metadata: {} }));
+    await expect(update(pinned('v3'), pinned('v2'), {})).rejects.toThrow(/already has new key material pending rotation.*KMS allows one at a time/);
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+  });
+});
+
+describe('renew', () => {
+  test('re-imports the same material with a fresh ValidTo', async () => {
+    const now = new Date('2027-01-01T00:00:00Z');
+    await renew(props({ Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: String(30 * 86400) } }), { now: () => now });
+    expect(kms).toHaveReceivedCommandWith(ImportKeyMaterialCommand, { ValidTo: new Date('2027-01-31T00:00:00Z'), ExpirationModel: 'KEY_MATERIAL_EXPIRES' });
+    expect(kms.commandCalls(ImportKeyMaterialCommand)[0].args[0].input.ImportType).toBeUndefined();
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import * as crypto from 'crypto';
 import { promisify } from 'util';
+import { gcd, modInverse, toBigInt, toBuffer } from './bigint';
 import { OID_EC_PUBLIC_KEY, OID_RSA_ENCRYPTION, TAG_OID, parsePkcs8, rsaPrivateKeyVersion } from './der';
 import { incorrectKeyMaterial, invalidCiphertext } from './errors';
 import { EC_CURVES, KeySpec, RSA_MODULUS_BITS, WrappingAlgorithm, hmacBits, isChinaRegion, keyFamily } from './specs';
@@ -191,6 +192,8 @@ function canonicalRsa(spec: KeySpec, plaintext: Buffer): Buffer {
   if (p < q) [p, q] = [q, p];
   const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
   const d = modInverse(e, lambda);
+  const qi = modInverse(q, p);
+  if (d === undefined || qi === undefined) throw incorrectKeyMaterial('RSA key material is inconsistent: the public exponent is not invertible.');
   const canonical = {
     kty: 'RSA',
     n: jwk.n!,
@@ -200,7 +203,7 @@ function canonicalRsa(spec: KeySpec, plaintext: Buffer): Buffer {
     q: toB64u(q),
     dp: toB64u(d % (p - 1n)),
     dq: toB64u(d % (q - 1n)),
-    qi: toB64u(modInverse(q, p)),
+    qi: toB64u(qi),
   };
   return crypto.createPrivateKey({ key: canonical, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
 }
@@ -223,29 +226,9 @@ function canonicalEc(spec: KeySpec, plaintext: Buffer): Buffer {
 }
 
 function fromB64u(s: string): bigint {
-  const hex = Buffer.from(s, 'base64url').toString('hex');
-  return hex ? BigInt('0x' + hex) : 0n;
+  return toBigInt(Buffer.from(s, 'base64url'));
 }
 
 function toB64u(v: bigint): string {
-  let hex = v.toString(16);
-  if (hex.length % 2) hex = '0' + hex;
-  return Buffer.from(hex, 'hex').toString('base64url');
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
-function modInverse(a: bigint, m: bigint): bigint {
-  let [oldR, r] = [((a % m) + m) % m, m];
-  let [oldS, s] = [1n, 0n];
-  while (r) {
-    const qt = oldR / r;
-    [oldR, r] = [r, oldR - qt * r];
-    [oldS, s] = [s, oldS - qt * s];
-  }
-  if (oldR !== 1n) throw incorrectKeyMaterial('RSA key material is inconsistent: the public exponent is not invertible.');
-  return ((oldS % m) + m) % m;
+  return toBuffer(v).toString('base64url');
 }

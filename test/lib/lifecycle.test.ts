@@ -1,0 +1,70 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { ExternalKey, IMPORT_RESOURCE_TYPE, KeyMaterial, KeyMaterialExpiration } from '../../lib';
+import { stackWithSecret } from './helpers';
+
+describe('lifecycle', () => {
+  test('the expiry alarm watches SecondsUntilKeyMaterialExpiration of the imported key, missing data breaching', () => {
+    const { stack, secret } = stackWithSecret();
+    const topic = new sns.Topic(stack, 'Topic');
+    new ExternalKey(stack, 'Key', {
+      material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(365)),
+      expirationAlarm: { threshold: Duration.days(14), topic },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/KMS', MetricName: 'SecondsUntilKeyMaterialExpiration', Statistic: 'Minimum',
+      Dimensions: [{ Name: 'KeyId', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyId'] } }],
+      Threshold: 14 * 86400, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }], OKActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+    });
+  });
+
+  test('an alarm without an expiring material is refused', () => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expirationAlarm: {} }))
+      .toThrow(/\[Expiration\] expirationAlarm needs an expiring material/);
+  });
+
+  test('renewal is a schedule that sends the handler the same import properties, after the first import', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(30)), renewEvery: Duration.days(7) });
+    const t = Template.fromStack(stack);
+    const rule = Object.values(t.findResources('AWS::Events::Rule'))[0] as any;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(7 days)');
+    expect(rule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^KeyImport/)]));
+    const input = JSON.stringify(rule.Properties.Targets[0].Input);
+    expect(input).toContain('\\"action\\":\\"renew\\"');
+    expect(input).toContain('ValidForSeconds');
+    const cr = Object.values(t.findResources(IMPORT_RESOURCE_TYPE))[0] as any;
+    expect(rule.Properties.Targets[0].Arn).toEqual(cr.Properties.ServiceToken);
+    t.resourceCountIs('AWS::Lambda::Permission', 1);
+  });
+
+  test.each([
+    [KeyMaterialExpiration.never(), Duration.days(7)],
+    [KeyMaterialExpiration.after(Duration.days(7)), Duration.days(7)],
+    [KeyMaterialExpiration.at(new Date(Date.now() + 86400_000 * 30)), Duration.days(7)],
+  ])('renewal needs a relative expiry longer than its period (case %#)', (expiration, renewEvery) => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration, renewEvery })).toThrow(/\[Expiration\] renewEvery \(7 days\) needs expiration: KeyMaterialExpiration.after/);
+  });
+
+  test('rotation to new material adds kms:RotateKeyOnDemand for that key only', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), rotateOnNewMaterial: true });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { RotateOnNewMaterial: 'true' });
+    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+      Action: ['kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:DescribeKey', 'kms:RotateKeyOnDemand'],
+      Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+    })]) } });
+  });
+
+  test('rotation to new material is refused for keys that can hold only one material', () => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec: kms.KeySpec.HMAC_256, rotateOnNewMaterial: true }))
+      .toThrow(/\[Rotation\] rotateOnNewMaterial is only possible for SYMMETRIC_DEFAULT keys; KMS lets a HMAC_256 key hold only the material first imported into it/);
+  });
+});
