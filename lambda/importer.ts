@@ -125,7 +125,7 @@ async function importMaterial(props: ImportResourceProperties, ctx: ImportContex
   }
 }
 
-async function importOnce(kms: KMSClient, props: ImportResourceProperties, partition: string, ctx: ImportContext, importType?: 'NEW_KEY_MATERIAL'): Promise<ImportResult> {
+async function importOnce(kms: KMSClient, props: ImportResourceProperties, partition: string, ctx: ImportContext, importType?: 'NEW_KEY_MATERIAL' | 'EXISTING_KEY_MATERIAL'): Promise<ImportResult> {
   // The two reads are independent: one round trip for both (DESIGN §3).
   const [parameters, source] = await allOrClose(
     kms.send(new GetParametersForImportCommand({
@@ -151,8 +151,10 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
     ExpirationModel: props.Expiration.Model as any,
     ValidTo: validTo,
     // Omitted, KMS treats a key's first import as new and later ones as EXISTING_KEY_MATERIAL,
-    // which is what makes a repeated import of the same material idempotent.
-    ImportType: importType,
+    // which is what makes a repeated import of the same material idempotent. A replica can only
+    // take its primary's material, which KMS asks for as EXISTING_KEY_MATERIAL; ImportType
+    // exists for symmetric keys only.
+    ImportType: importType ?? (props.Replica === 'true' && props.KeySpec === 'SYMMETRIC_DEFAULT' ? 'EXISTING_KEY_MATERIAL' : undefined),
   }), { abortSignal: ctx.signal });
   ctx.log?.('imported key material', { keyArn: props.KeyArn, keyMaterialId: response.KeyMaterialId, validTo: validTo?.toISOString() });
   return {

@@ -1,8 +1,9 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { ErrorCodes, ImportResourceProperties, RenewalEvent } from '../lib/private/contract';
+import { ErrorCodes, ImportResourceProperties, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties, RenewalEvent } from '../lib/private/contract';
 import { sendResponse } from './cfn-response';
 import { ImportError } from './errors';
 import { create, ImportResult, remove, renew, update } from './importer';
+import { lookUpPrimary } from './primary-lookup';
 
 /** Time kept back to answer CloudFormation before Lambda stops the function. */
 const ANSWER_MARGIN_MS = 15_000;
@@ -78,6 +79,11 @@ async function withDeadline<T>(context: LambdaContext, work: (signal: AbortSigna
 
 function dispatch(event: CloudFormationCustomResourceEvent, signal: AbortSignal): Promise<ImportResult> {
   const ctx = { signal, log };
+  if (event.ResourceType === PRIMARY_LOOKUP_RESOURCE_TYPE) {
+    return event.RequestType === 'Delete'
+      ? Promise.resolve({ physicalResourceId: event.PhysicalResourceId, data: {} })
+      : lookUpPrimary(event.ResourceProperties as unknown as PrimaryLookupProperties, ctx);
+  }
   const props = event.ResourceProperties as unknown as ImportResourceProperties;
   switch (event.RequestType) {
     case 'Create':

@@ -1,4 +1,6 @@
 export * from './external-key';
+export * from './external-key-replica';
+export * from './key-base';
 export * from './key-material';
 export * from './partner-access';
 export * from './expiration';

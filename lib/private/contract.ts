@@ -54,6 +54,20 @@ export interface ImportResourceProperties {
    * the material reference changes and KMS says the material is new; otherwise new material fails.
    */
   readonly RotateOnNewMaterial?: string;
+  /** 'true' for a multi-Region replica key: its material must be the primary's (EXISTING_KEY_MATERIAL). */
+  readonly Replica?: string;
+}
+
+/** CloudFormation resource type that finds a multi-Region primary key by alias in its region. */
+export const PRIMARY_LOOKUP_RESOURCE_TYPE = 'Custom::KmsPrimaryKeyLookup';
+
+export interface PrimaryLookupProperties {
+  readonly ServiceToken: string;
+  readonly PrimaryRegion: string;
+  readonly AliasName: string;
+  /** The key spec the replica was declared with; the primary must have it. */
+  readonly KeySpec: string;
+  readonly KeyUsage: string;
 }
 
 /**

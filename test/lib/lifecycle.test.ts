@@ -65,6 +65,6 @@ describe('lifecycle', () => {
   test('rotation to new material is refused for keys that can hold only one material', () => {
     const { stack, secret } = stackWithSecret();
     expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec: kms.KeySpec.HMAC_256, rotateOnNewMaterial: true }))
-      .toThrow(/\[Rotation\] rotateOnNewMaterial is only possible for SYMMETRIC_DEFAULT keys; KMS lets a HMAC_256 key hold only the material first imported into it/);
+      .toThrow(/\[Rotation\] rotateOnNewMaterial is only possible for single-Region SYMMETRIC_DEFAULT keys; KMS lets a HMAC_256 key hold only the material first imported/);
   });
 });

@@ -70,11 +70,11 @@ function newKeyId(multiRegion: boolean): string {
   return multiRegion ? `mrk-${crypto.randomBytes(16).toString('hex')}` : crypto.randomUUID();
 }
 
-/** A new key record; AWS_KMS keys get their material here. */
-export async function buildKey(
+/** A new key record, without material. */
+export function buildKey(
   ctx: RequestContext,
   p: { keyId: string; region: string; spec: KeySpec; usage: KeyUsage; origin: KmsKey['origin']; description: string; policy?: string; tags: Tag[]; multiRegion?: KmsKey['multiRegion'] },
-): Promise<KmsKey> {
+): KmsKey {
   const key: KmsKey = {
     keyId: p.keyId,
     arn: keyArn(ctx.account, p.region, p.keyId),
@@ -94,10 +94,6 @@ export async function buildKey(
     onDemandRotations: 0,
     rotation: { enabled: false, periodDays: 365 },
   };
-  if (p.origin === 'AWS_KMS') {
-    const material = await generateKeyMaterial(p.spec, p.region);
-    if (material) key.materials.push({ keyMaterialId: keyMaterialId(p.keyId, material), fingerprint: sha256Hex(material), material, state: 'CURRENT' });
-  }
   return key;
 }
 
@@ -133,7 +129,7 @@ const createKey: Handler = async (ctx, input) => {
   checkTags(tags);
 
   const keyId = newKeyId(multiRegion);
-  const key = await buildKey(ctx, {
+  const key = buildKey(ctx, {
     keyId,
     region: ctx.region,
     spec,
@@ -144,6 +140,10 @@ const createKey: Handler = async (ctx, input) => {
     tags,
     multiRegion: multiRegion ? { type: 'PRIMARY', primaryRegion: ctx.region } : undefined,
   });
+  if (origin === 'AWS_KMS') {
+    const material = await generateKeyMaterial(spec, ctx.region);
+    if (material) key.materials.push({ keyMaterialId: keyMaterialId(keyId, material), fingerprint: sha256Hex(material), material, state: 'CURRENT' });
+  }
   ctx.state.store(ctx.account, ctx.region).keys.set(keyId, key);
   return { KeyMetadata: keyMetadata(ctx.state, key) };
 };

@@ -1,0 +1,362 @@
+import { CustomResource, Duration, RemovalPolicy, Resource } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { KeyMaterialExpiration } from './expiration';
+import { ImportProvider } from './import-provider';
+import { KeyMaterial } from './key-material';
+import { PartnerAccess } from './partner-access';
+import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes, ImportResourceProperties, RenewalEvent } from './private/contract';
+import { ByokError } from './private/errors';
+import { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS, MaterialKind } from './private/import-rules';
+import { DELETE_MATERIAL_ACTIONS, IMPORT_ACTIONS, ROTATE_ACTIONS } from './private/perms';
+import { WrappingAlgorithm, WrappingKeySpec } from './wrapping';
+
+/** Options for the alarm on the material's expiry. */
+export interface ExpirationAlarmOptions {
+  /**
+   * Alarm when the material expires within this time.
+   *
+   * @default Duration.days(30)
+   */
+  readonly threshold?: Duration;
+
+  /**
+   * Notify this topic when the alarm fires and when it recovers.
+   *
+   * @default - no notification
+   */
+  readonly topic?: sns.ITopic;
+}
+
+/** What every key with imported material (a primary key or a replica) is configured with. */
+export interface ImportedKeyOptions {
+  /** Where the key material comes from, e.g. `KeyMaterial.fromSecret(secret)`. */
+  readonly material: KeyMaterial;
+
+  /**
+   * Accounts (typically a SaaS vendor's) that may use the key.
+   *
+   * @default - no other account
+   */
+  readonly partners?: PartnerAccess[];
+
+  /**
+   * An alias for the key, e.g. `alias/bluescape-workspace`. It points at the key once the
+   * material is imported.
+   *
+   * @default - no alias
+   */
+  readonly alias?: string;
+
+  /**
+   * A description of the key.
+   *
+   * @default - no description
+   */
+  readonly description?: string;
+
+  /**
+   * Principals that may administer (but not use) the key, in addition to the account root.
+   *
+   * @default - the account root only
+   */
+  readonly admins?: iam.IPrincipal[];
+
+  /**
+   * When the imported material expires.
+   *
+   * @default KeyMaterialExpiration.never()
+   */
+  readonly expiration?: KeyMaterialExpiration;
+
+  /**
+   * Re-import the same material on this schedule, each time with a fresh expiry, so that the
+   * key never leaves Enabled. Only with `KeyMaterialExpiration.after()`, and shorter than it.
+   *
+   * @default - no renewal: the material expires unless you deploy again
+   */
+  readonly renewEvery?: Duration;
+
+  /**
+   * An alarm on `AWS/KMS SecondsUntilKeyMaterialExpiration` for this key. Only with an expiring
+   * material; it also fires when the metric stops (the material has expired or was deleted).
+   *
+   * @default - no alarm
+   */
+  readonly expirationAlarm?: ExpirationAlarmOptions;
+
+  /**
+   * How the material is wrapped for transport to KMS.
+   *
+   * @default - RSAES_OAEP_SHA_256 for symmetric, HMAC, ECC and SM2 material; RSA_AES_KEY_WRAP_SHA_256 for RSA material
+   */
+  readonly wrappingAlgorithm?: WrappingAlgorithm;
+
+  /**
+   * Size of the RSA wrapping key KMS generates for each import.
+   *
+   * @default WrappingKeySpec.RSA_4096
+   */
+  readonly wrappingKeySpec?: WrappingKeySpec;
+
+  /**
+   * What happens to the KMS key when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Delete the imported material (crypto-shredding) when this key leaves the stack, even if the
+   * key itself is retained.
+   *
+   * @default false
+   */
+  readonly deleteMaterialOnRemoval?: boolean;
+
+  /**
+   * Waiting period before a scheduled key deletion, 7 to 30 days.
+   *
+   * @default Duration.days(30)
+   */
+  readonly pendingWindow?: Duration;
+}
+
+/** What a subclass tells the base about the key it declared. @internal */
+export interface KeyImportSetup {
+  readonly keyArn: string;
+  readonly keySpec: string;
+  readonly keyUsage: string;
+  readonly kind: MaterialKind;
+  readonly partition?: string;
+  readonly rotateOnNewMaterial?: boolean;
+  readonly replica?: boolean;
+}
+
+/**
+ * A KMS key with imported material: the key policy (account root + partners), the import custom
+ * resource with its exact-ARN IAM policy, renewal, expiry alarm, aliases and grants. A
+ * `kms.IKey` whose `keyArn`/`keyId` come from the import, so users of the key wait for it.
+ */
+export abstract class ImportedKeyBase extends Resource implements kms.IKey {
+  public abstract readonly keyArn: string;
+  public abstract readonly keyId: string;
+  /** The alarm on the material's expiry, if one was asked for. */
+  public expirationAlarm?: cloudwatch.Alarm;
+
+  /** The key policy. */
+  protected readonly policy: iam.PolicyDocument;
+
+  protected constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.policy = new iam.PolicyDocument({
+      statements: [new iam.PolicyStatement({
+        sid: 'EnableIAMUserPermissions',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: ['kms:*'],
+        resources: ['*'],
+      })],
+    });
+  }
+
+  public get keyRef(): kms.KeyReference {
+    return { keyId: this.keyId, keyArn: this.keyArn };
+  }
+
+  /** Defines an alias for this key. */
+  public addAlias(aliasName: string): kms.Alias {
+    return new kms.Alias(this, `Alias${aliasName}`, { aliasName, targetKey: this });
+  }
+
+  /** Adds a statement to the key policy. */
+  public addToResourcePolicy(statement: iam.PolicyStatement, _allowNoOp?: boolean): iam.AddToResourcePolicyResult {
+    this.policy.addStatements(statement);
+    return { statementAdded: true, policyDependable: this.node.defaultChild };
+  }
+
+  /** Grants the given actions on this key to a principal. */
+  public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    return this.grants.actions(grantee, ...actions);
+  }
+
+  /** Grants key administration (not use) to a principal. */
+  public grantAdmin(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.admin(grantee);
+  }
+
+  /** Grants decryption. */
+  public grantDecrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.decrypt(grantee);
+  }
+
+  /** Grants encryption. */
+  public grantEncrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.encrypt(grantee);
+  }
+
+  /** Grants encryption and decryption. */
+  public grantEncryptDecrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.encryptDecrypt(grantee);
+  }
+
+  /** Grants signing. */
+  public grantSign(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.sign(grantee);
+  }
+
+  /** Grants signature verification. */
+  public grantVerify(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.verify(grantee);
+  }
+
+  /** Grants signing and verification. */
+  public grantSignVerify(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.signVerify(grantee);
+  }
+
+  /** Grants MAC generation. */
+  public grantGenerateMac(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.generateMac(grantee);
+  }
+
+  /** Grants MAC verification. */
+  public grantVerifyMac(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.verifyMac(grantee);
+  }
+
+  /** Grants `kms:DeriveSharedSecret` (KEY_AGREEMENT keys). */
+  public grantDeriveSharedSecret(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.actions(grantee, 'kms:DeriveSharedSecret');
+  }
+
+  private get grants(): kms.KeyGrants {
+    // The account root statement trusts IAM, so same-account grants go to identity policies only.
+    return kms.KeyGrants.fromKey(this, true);
+  }
+
+  /** Checks that hold for any imported key, before its resources are declared. @internal */
+  protected _checkOptions(options: ImportedKeyOptions, keySpec: string, keyUsage: string, partition: string | undefined): { wrappingAlgorithm: string; wrappingKeySpec: string; kind: MaterialKind } {
+    const kind = IMPORTABLE_KEY_SPECS[keySpec]?.kind ?? 'SYMMETRIC';
+    const defaults = defaultWrapping(kind);
+    const wrappingAlgorithm = options.wrappingAlgorithm ?? defaults.wrappingAlgorithm;
+    const wrappingKeySpec = options.wrappingKeySpec ?? defaults.wrappingKeySpec;
+    const violation = checkImportCombination({ keySpec, keyUsage, wrappingAlgorithm, wrappingKeySpec, partition });
+    if (violation) throw new ByokError(violation.code, violation.message, this);
+    const pendingDays = options.pendingWindow?.toDays();
+    if (pendingDays !== undefined && (pendingDays < 7 || pendingDays > 30)) {
+      throw new ByokError(ErrorCodes.PENDING_WINDOW, `pendingWindow of ${pendingDays} days is not valid: KMS accepts 7 to 30 days`, this);
+    }
+    for (const partner of options.partners ?? []) {
+      this.policy.addStatements(...partner._statements(this, keyUsage));
+    }
+    return { wrappingAlgorithm, wrappingKeySpec, kind };
+  }
+
+  /**
+   * Declares the import of the material into the key, and what hangs off it (renewal, alarm,
+   * alias, admins). Returns the import resource, whose attributes are the key's public identity.
+   * @internal
+   */
+  protected _setUpImport(options: ImportedKeyOptions, setup: KeyImportSetup, wrapping: { wrappingAlgorithm: string; wrappingKeySpec: string }): CustomResource {
+    const expiration = options.expiration ?? KeyMaterialExpiration.never();
+    if (options.expirationAlarm && !expiration.expires) {
+      throw new ByokError(ErrorCodes.EXPIRATION, 'expirationAlarm needs an expiring material: set expiration to KeyMaterialExpiration.after() or .at()', this);
+    }
+    const expirationProps = expiration._bind(this);
+    if (options.renewEvery) {
+      const validFor = Number(expirationProps.ValidForSeconds ?? 0);
+      if (!expirationProps.ValidForSeconds || options.renewEvery.toSeconds() >= validFor) {
+        throw new ByokError(ErrorCodes.EXPIRATION, `renewEvery (${options.renewEvery.toHumanString()}) needs expiration: KeyMaterialExpiration.after(d) with d longer than the renewal period${validFor ? ` (it is ${validFor / 86400} days)` : ''}`, this);
+      }
+    }
+
+    const provider = ImportProvider.getOrCreate(this);
+    const material = options.material._bind(this, setup.kind);
+    const importPolicy = new iam.Policy(this, 'ImportPolicy', {
+      roles: [provider.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            ...IMPORT_ACTIONS,
+            ...(options.deleteMaterialOnRemoval ? DELETE_MATERIAL_ACTIONS : []),
+            ...(setup.rotateOnNewMaterial ? ROTATE_ACTIONS : []),
+          ],
+          resources: [setup.keyArn],
+        }),
+        ...material.statements,
+      ],
+    });
+    const properties: Omit<ImportResourceProperties, 'ServiceToken'> = {
+      KeyArn: setup.keyArn,
+      KeySpec: setup.keySpec,
+      KeyUsage: setup.keyUsage,
+      WrappingAlgorithm: wrapping.wrappingAlgorithm,
+      WrappingKeySpec: wrapping.wrappingKeySpec,
+      Material: material.source,
+      Expiration: expirationProps,
+      DeleteMaterialOnRemoval: options.deleteMaterialOnRemoval ? 'true' : undefined,
+      RotateOnNewMaterial: setup.rotateOnNewMaterial ? 'true' : undefined,
+      Replica: setup.replica ? 'true' : undefined,
+    };
+    const importResource = new CustomResource(this, 'Import', {
+      serviceToken: provider.serviceToken,
+      resourceType: IMPORT_RESOURCE_TYPE,
+      properties,
+    });
+    // The handler's permissions must exist before it runs, and stay until its Delete has run.
+    importResource.node.addDependency(importPolicy);
+
+    if (options.renewEvery) {
+      const renewal: RenewalEvent = { source: 'cdk-kms-byok', action: 'renew', properties: { ServiceToken: provider.serviceToken, ...properties } };
+      const rule = new events.Rule(this, 'Renewal', {
+        description: `Re-imports the key material of ${this.node.path} before it expires`,
+        schedule: events.Schedule.rate(options.renewEvery),
+        targets: [new targets.LambdaFunction(provider.function, { event: events.RuleTargetInput.fromObject(renewal), retryAttempts: 4 })],
+      });
+      // Renew only a key that has been imported, with the permissions in place.
+      rule.node.addDependency(importResource);
+    }
+    if (options.expirationAlarm) {
+      this.expirationAlarm = this.alarmOnExpiry(importResource.getAttString(ImportAttributes.KEY_ID), options.expirationAlarm);
+    }
+    return importResource;
+  }
+
+  /** Aliases and admins, once keyArn is known. @internal */
+  protected _finish(options: ImportedKeyOptions): void {
+    if (options.alias) this.addAlias(options.alias);
+    for (const admin of options.admins ?? []) this.grantAdmin(admin);
+  }
+
+  private alarmOnExpiry(keyId: string, options: ExpirationAlarmOptions): cloudwatch.Alarm {
+    const threshold = options.threshold ?? Duration.days(30);
+    const alarm = new cloudwatch.Alarm(this, 'ExpirationAlarm', {
+      alarmDescription: `The imported key material of ${this.node.path} expires within ${threshold.toHumanString()}, or has expired`,
+      // docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/KMS',
+        metricName: 'SecondsUntilKeyMaterialExpiration',
+        dimensionsMap: { KeyId: keyId },
+        statistic: cloudwatch.Stats.MINIMUM,
+        period: Duration.hours(1),
+      }),
+      threshold: threshold.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // KMS stops publishing the metric once the material has expired: that is the worst case.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    if (options.topic) {
+      const action = new cw_actions.SnsAction(options.topic);
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+    return alarm;
+  }
+}
