@@ -1,0 +1,31 @@
+import { ErrorCodes } from '../../../lib/private/contract';
+import { ImportError } from '../../errors';
+import { ckrOf } from './binding';
+import { ckrName } from './constants';
+
+/**
+ * Turns what a PKCS#11 call threw into an ImportError: `message` says what was being done to
+ * which key on which token, and the HSM's return value is appended by name. Errors that are
+ * already ImportErrors pass through. pkcs11js messages carry only the CKR name and the function,
+ * never attribute values, so nothing secret can reach CloudFormation through here.
+ */
+export function hsmError(e: unknown, code: string, message: string): ImportError {
+  if (e instanceof ImportError) return e;
+  const ckr = ckrOf(e);
+  const returned = ckr !== undefined ? ckrName(ckr) : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+  return new ImportError(code, `${message}: the HSM answered ${returned}`);
+}
+
+/** A better code and message for a return value, where one is known. */
+export type Explain = (ckr: number | undefined) => { code: string; message: string } | undefined;
+
+/** Runs one PKCS#11 step, mapping a failure with {@link hsmError}; `explain` may say more for some CKR values. */
+export function step<T>(what: string, fn: () => T, explain?: Explain): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ImportError) throw e;
+    const better = explain?.(ckrOf(e));
+    throw better ? hsmError(e, better.code, better.message) : hsmError(e, ErrorCodes.MATERIAL_SOURCE, what);
+  }
+}
