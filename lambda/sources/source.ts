@@ -1,5 +1,6 @@
 import { ErrorCodes, MaterialSourceProperties } from '../../lib/private/contract';
 import { ImportError } from '../errors';
+import { describePkcs11Source, preparePkcs11Source } from './pkcs11'; // issue 5
 import { prepareSecretsManagerSource } from './secrets-manager';
 
 /** What every material source knows about the import it serves. */
@@ -23,6 +24,8 @@ export function prepareSource(source: MaterialSourceProperties, ctx: SourceConte
   switch (source.Type) {
     case 'SecretsManager':
       return prepareSecretsManagerSource(source, ctx);
+    case 'Pkcs11': // issue 5: the HSM wraps the key itself
+      return preparePkcs11Source(source, ctx);
     default:
       throw new ImportError(ErrorCodes.INVALID_PROPERTY, `material source type '${(source as { Type?: string }).Type}' is not known`);
   }
@@ -33,6 +36,8 @@ export function describeSource(source: MaterialSourceProperties): string {
   switch (source.Type) {
     case 'SecretsManager':
       return `secret ${source.SecretArn}`;
+    case 'Pkcs11': // issue 5
+      return describePkcs11Source(source);
     default:
       return 'the material source';
   }

@@ -10,7 +10,7 @@
 export const IMPORT_RESOURCE_TYPE = 'Custom::KmsKeyMaterialImport';
 
 /** Where the handler reads the key material from. */
-export type MaterialSourceProperties = SecretsManagerSourceProperties;
+export type MaterialSourceProperties = SecretsManagerSourceProperties | Pkcs11SourceProperties; // | Pkcs11: issue 5
 
 export interface SecretsManagerSourceProperties {
   readonly Type: 'SecretsManager';
@@ -24,6 +24,29 @@ export interface SecretsManagerSourceProperties {
   /** Read this top-level field of a JSON SecretString instead of the whole string. */
   readonly JsonField?: string;
 }
+
+// --- PKCS#11 HSM source (issue 5; see lib/pkcs11-material.ts, lambda/sources/pkcs11.ts) ---
+/**
+ * The key stays in an HSM, which wraps it itself (C_WrapKey) under the KMS wrapping public key.
+ * Only references travel: the library path, the token and key names, and the ARN of the secret
+ * holding the PIN.
+ */
+export interface Pkcs11SourceProperties {
+  readonly Type: 'Pkcs11';
+  /** Absolute path of the HSM vendor's PKCS#11 library in the handler, e.g. under /opt (a layer). */
+  readonly ModulePath: string;
+  /** CKA_LABEL of the token (HSM partition) holding the key. */
+  readonly TokenLabel: string;
+  /** ARN of the secret whose SecretString is the user PIN (CKU_USER). */
+  readonly PinSecretArn: string;
+  /** Read this top-level field of a JSON SecretString instead of the whole string. */
+  readonly PinJsonField?: string;
+  /** CKA_LABEL of the key to import. At least one of KeyLabel and KeyId is set. */
+  readonly KeyLabel?: string;
+  /** CKA_ID of the key to import, in hexadecimal. */
+  readonly KeyId?: string;
+}
+// --- end PKCS#11 ---
 
 export const MATERIAL_ENCODINGS = ['BINARY', 'BASE64', 'HEX', 'PEM'] as const;
 export type MaterialEncodingName = (typeof MATERIAL_ENCODINGS)[number];

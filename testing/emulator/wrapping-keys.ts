@@ -22,7 +22,9 @@ const BITS: Record<RsaWrappingKeySpec, number> = { RSA_2048: 2048, RSA_3072: 307
 export const DEFAULT_POOL_SIZES: Record<RsaWrappingKeySpec, number> = { RSA_2048: 3, RSA_3072: 2, RSA_4096: 1 };
 
 export class WrappingKeyPool {
-  private readonly spare = new Map<RsaWrappingKeySpec, WrappingKeyPair[]>();
+  /** Per size, pairs generated or being generated, oldest first; each is handed out once. */
+  private readonly spare = new Map<RsaWrappingKeySpec, Array<Promise<WrappingKeyPair>>>();
+  /** Sizes with a background generation under way. */
   private readonly refilling = new Set<RsaWrappingKeySpec>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopped = false;
@@ -31,38 +33,49 @@ export class WrappingKeyPool {
 
   /** Starts filling the pool for `spec` in the background. */
   warm(spec: RsaWrappingKeySpec): void {
-    void this.refill(spec);
+    this.refill(spec);
   }
 
-  /** A key pair never handed out before. */
-  async take(spec: RsaWrappingKeySpec): Promise<WrappingKeyPair> {
-    const pair = this.spare.get(spec)?.shift();
-    void this.refill(spec);
-    return pair ?? this.generate(spec);
+  /** A key pair never handed out before: a spare one (possibly still being generated) or a new one. */
+  take(spec: RsaWrappingKeySpec): Promise<WrappingKeyPair> {
+    const pair = this.queue(spec).shift() ?? this.generate(spec);
+    this.refill(spec);
+    return pair;
   }
 
   /** Stops refilling and waits for generations under way, so no work outlives the emulator. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.allSettled([...this.inFlight]);
     this.spare.clear();
+    await Promise.allSettled([...this.inFlight]);
   }
 
-  private async refill(spec: RsaWrappingKeySpec): Promise<void> {
-    if (this.refilling.has(spec)) return;
-    this.refilling.add(spec);
-    try {
-      const list = this.spare.get(spec) ?? [];
-      this.spare.set(spec, list);
-      while (!this.stopped && list.length < this.sizes[spec]) {
-        const pair = await this.generate(spec);
-        if (!this.stopped) list.push(pair);
-      }
-    } catch {
-      // A failed background generation only means the next take() generates on demand.
-    } finally {
-      this.refilling.delete(spec);
+  private queue(spec: RsaWrappingKeySpec): Array<Promise<WrappingKeyPair>> {
+    let q = this.spare.get(spec);
+    if (!q) {
+      q = [];
+      this.spare.set(spec, q);
     }
+    return q;
+  }
+
+  private refill(spec: RsaWrappingKeySpec): void {
+    const q = this.queue(spec);
+    // One generation at a time per size: the thread pool stays free for the requests themselves.
+    if (this.stopped || q.length >= this.sizes[spec] || this.refilling.has(spec)) return;
+    this.refilling.add(spec);
+    const next = this.generate(spec);
+    q.push(next);
+    void next
+      .catch(() => {
+        // A failed background generation is dropped; take() then generates on demand.
+        const i = q.indexOf(next);
+        if (i >= 0) q.splice(i, 1);
+      })
+      .finally(() => {
+        this.refilling.delete(spec);
+        this.refill(spec);
+      });
   }
 
   private generate(spec: RsaWrappingKeySpec): Promise<WrappingKeyPair> {

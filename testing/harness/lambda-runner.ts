@@ -11,8 +11,16 @@ export interface Invocation {
 
 // The smallest Lambda runtime that matters here: the event on stdin, a context whose
 // getRemainingTimeInMillis counts down from the function's timeout, and a hard stop at the timeout.
+// An optional clock offset lets the function run "at" the KMS emulator's (test-controlled) time.
 const RUNTIME = `
-const [file, timeoutMs] = [process.argv[1], Number(process.argv[2])];
+const [file, timeoutMs, offsetMs] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3] || 0)];
+if (offsetMs) {
+  const RealDate = Date;
+  global.Date = class extends RealDate {
+    constructor(...args) { super(...(args.length ? args : [RealDate.now() + offsetMs])); }
+    static now() { return RealDate.now() + offsetMs; }
+  };
+}
 let input = '';
 process.stdin.on('data', (d) => { input += d; }).on('end', async () => {
   const deadline = Date.now() + timeoutMs;
@@ -28,10 +36,10 @@ process.stdin.on('data', (d) => { input += d; }).on('end', async () => {
   }
 });`;
 
-export function invokeHandler(handlerFile: string, event: unknown, opts: { env: Record<string, string>; timeoutMs: number }): Promise<Invocation> {
+export function invokeHandler(handlerFile: string, event: unknown, opts: { env: Record<string, string>; timeoutMs: number; clockOffsetMs?: number }): Promise<Invocation> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', RUNTIME, handlerFile, String(opts.timeoutMs)], {
+    const child = spawn(process.execPath, ['-e', RUNTIME, handlerFile, String(opts.timeoutMs), String(opts.clockOffsetMs ?? 0)], {
       env: { PATH: process.env.PATH ?? '', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -54,12 +54,13 @@ export class DeploymentFailed extends Error {
  */
 export class LocalCloud {
   public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+    const accountId = options.accountId ?? '111122223333';
     const [kms, moto, responses] = await Promise.all([
-      KmsEmulator.start({ region: options.region, accountId: options.accountId, ...options.emulator }),
-      MotoServer.start(),
+      KmsEmulator.start({ region: options.region, accountId, ...options.emulator }),
+      MotoServer.start(accountId),
       ResponseServer.start(),
     ]);
-    return new LocalCloud(kms, moto, responses, options.region ?? 'us-east-1', options.accountId ?? '111122223333');
+    return new LocalCloud(kms, moto, responses, options.region ?? 'us-east-1', accountId);
   }
 
   private constructor(
@@ -79,12 +80,21 @@ export class LocalCloud {
     return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.moto.endpoint, credentials: LOCAL_CREDENTIALS };
   }
 
+  private readonly clients = new Map<string, KMSClient | SecretsManagerClient>();
+
+  /** A KMS client for the emulator (one per region, closed by stop()). */
   public kmsClient(region = this.defaultRegion): KMSClient {
-    return new KMSClient(this.clientConfig('kms', region));
+    return this.client(`kms:${region}`, () => new KMSClient(this.clientConfig('kms', region)));
   }
 
+  /** A Secrets Manager client for moto (one per region, closed by stop()). */
   public secretsClient(region = this.defaultRegion): SecretsManagerClient {
-    return new SecretsManagerClient(this.clientConfig('secretsmanager', region));
+    return this.client(`secretsmanager:${region}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region)));
+  }
+
+  private client<T extends KMSClient | SecretsManagerClient>(key: string, make: () => T): T {
+    if (!this.clients.has(key)) this.clients.set(key, make());
+    return this.clients.get(key) as T;
   }
 
   /** Creates a secret in the local Secrets Manager; returns its ARN. */
@@ -115,6 +125,8 @@ export class LocalCloud {
   }
 
   public async stop(): Promise<void> {
+    for (const c of this.clients.values()) c.destroy();
+    this.clients.clear();
     await Promise.all([this.kms.stop(), this.moto.stop(), this.responses.stop()]);
   }
 }
@@ -302,15 +314,66 @@ export class LocalStack {
     }
   }
 
-  private async invokeCustom(logicalId: string, requestType: 'Create' | 'Update' | 'Delete', props: Record<string, any>, oldProps?: Record<string, any>, physicalId?: string): Promise<ResourceState> {
-    const { template, assemblyDir, region } = this.current!;
-    const fnLogicalId = Object.keys(this.resources).find((id) => this.resources[id].attributes.Arn === props.ServiceToken);
-    const fn = fnLogicalId ? template.Resources[fnLogicalId] : undefined;
-    const assetPath = fn?.Metadata?.['aws:asset:path'];
-    if (!fn || fn.Type !== 'AWS::Lambda::Function' || !assetPath) {
-      throw new DeploymentFailed(logicalId, `ServiceToken ${props.ServiceToken} is not a Lambda function with a local asset in this stack`);
+  /**
+   * Plays EventBridge: invokes the target of every scheduled rule of the stack once, with the
+   * rule's input, as the schedule would. Returns the invocations.
+   */
+  public async fireSchedules(): Promise<Invocation[]> {
+    const { template } = this.current!;
+    const fired: Invocation[] = [];
+    for (const [logicalId, rule] of Object.entries(template.Resources)) {
+      if (rule.Type !== 'AWS::Events::Rule' || !rule.Properties?.ScheduleExpression) continue;
+      for (const target of rule.Properties.Targets ?? []) {
+        const arn = resolve(target.Arn, this.resolveContext());
+        const input = target.Input !== undefined ? JSON.parse(resolve(target.Input, this.resolveContext())) : {};
+        const invocation = await this.invokeFunction(arn, input, logicalId);
+        this.scheduleInvocations.push({ ...invocation, logicalId, event: input, answers: [] });
+        fired.push(invocation);
+      }
     }
-    const handlerFile = path.join(assemblyDir, assetPath, `${String(fn.Properties!.Handler).split('.')[0]}.js`);
+    return fired;
+  }
+
+  /**
+   * Sends a custom resource event again, as CloudFormation does when it retries, with a fresh
+   * ResponseURL; returns what the handler answered.
+   */
+  public async replay(invocation: HandlerInvocation): Promise<CustomResourceResponse[]> {
+    const responseUrl = this.cloud.responses.newUrl();
+    const event: Record<string, any> = { ...invocation.event, ResponseURL: responseUrl, RequestId: randomUUID() };
+    const again = await this.invokeFunction(event.ServiceToken, event, invocation.logicalId);
+    const answers = this.cloud.responses.answersFor(responseUrl);
+    this.invocations.push({ ...again, logicalId: invocation.logicalId, event, answers });
+    return answers;
+  }
+
+  /** The invocations made by fireSchedules. */
+  public readonly scheduleInvocations: HandlerInvocation[] = [];
+
+  private functionFor(arn: string, forWhat: string): { handlerFile: string; timeoutMs: number } {
+    const { template, assemblyDir } = this.current!;
+    const fnLogicalId = Object.keys(this.resources).find((id) => this.resources[id].attributes.Arn === arn);
+    const fn = fnLogicalId ? template.Resources[fnLogicalId] : undefined;
+    const assetPath = fn ? assetPathOf(fn, this.current!) : undefined;
+    if (!fn || fn.Type !== 'AWS::Lambda::Function' || !assetPath) {
+      throw new DeploymentFailed(forWhat, `${arn} is not a Lambda function with a local asset in this stack`);
+    }
+    return {
+      handlerFile: path.join(assemblyDir, assetPath, `${String(fn.Properties!.Handler).split('.')[0]}.js`),
+      timeoutMs: this.options.lambdaTimeoutMs ?? Number(fn.Properties!.Timeout ?? 3) * 1000,
+    };
+  }
+
+  private invokeFunction(arn: string, event: unknown, forWhat: string): Promise<Invocation> {
+    const { handlerFile, timeoutMs } = this.functionFor(arn, forWhat);
+    const env = { ...this.cloud.lambdaEnvironment(this.region), ...(this.options.lambdaEnv ?? {}) };
+    // The function runs at the emulator's time, which tests may move.
+    const clockOffsetMs = this.cloud.kms.clock.now().getTime() - Date.now();
+    return invokeHandler(handlerFile, event, { env, timeoutMs, clockOffsetMs });
+  }
+
+  private async invokeCustom(logicalId: string, requestType: 'Create' | 'Update' | 'Delete', props: Record<string, any>, oldProps?: Record<string, any>, physicalId?: string): Promise<ResourceState> {
+    const { template } = this.current!;
     const responseUrl = this.cloud.responses.newUrl();
     const event: Record<string, any> = {
       RequestType: requestType,
@@ -324,9 +387,7 @@ export class LocalStack {
       ...(oldProps ? { OldResourceProperties: oldProps } : {}),
       ...(physicalId ? { PhysicalResourceId: physicalId } : {}),
     };
-    const timeoutMs = this.options.lambdaTimeoutMs ?? Number(fn.Properties!.Timeout ?? 3) * 1000;
-    const env = { ...this.cloud.lambdaEnvironment(region), ...(this.options.lambdaEnv ?? {}) };
-    const invocation = await invokeHandler(handlerFile, event, { env, timeoutMs });
+    const invocation = await this.invokeFunction(props.ServiceToken, event, logicalId);
     const answers = this.cloud.responses.answersFor(responseUrl);
     this.invocations.push({ ...invocation, logicalId, event, answers });
     const answer = answers[0];
@@ -348,6 +409,23 @@ function readArtifact(assemblyDir: string, stackName: string, cloud: LocalCloud)
   const env = /^aws:\/\/([^/]+)\/(.+)$/.exec(artifact.environment ?? '') ?? [];
   const known = (v?: string) => (v && !v.startsWith('unknown-') ? v : undefined);
   return { template, assemblyDir, account: known(env[1]) ?? cloud.accountId, region: known(env[2]) ?? cloud.defaultRegion };
+}
+
+/**
+ * Where a function's code is in the cloud assembly: the asset manifest maps the S3 key's hash to
+ * its `asset.<hash>` directory (the `aws:asset:path` metadata exists only when the CLI asks).
+ */
+function assetPathOf(fn: TemplateResource, artifact: StackArtifact): string | undefined {
+  if (fn.Metadata?.['aws:asset:path']) return fn.Metadata['aws:asset:path'];
+  const s3Key = fn.Properties?.Code?.S3Key;
+  if (typeof s3Key !== 'string') return undefined;
+  const hash = s3Key.replace(/\.zip$/, '');
+  for (const file of fs.readdirSync(artifact.assemblyDir).filter((f) => f.endsWith('.assets.json'))) {
+    const manifest = JSON.parse(fs.readFileSync(path.join(artifact.assemblyDir, file), 'utf8'));
+    const source = manifest.files?.[hash]?.source;
+    if (source?.path) return source.path;
+  }
+  return undefined;
 }
 
 function isCustom(type: string): boolean {

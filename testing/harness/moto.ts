@@ -6,13 +6,17 @@ import * as net from 'net';
  * message when python3 or moto is missing.
  */
 export class MotoServer {
-  public static async start(): Promise<MotoServer> {
+  /** Starts moto on a free port of 127.0.0.1, with `accountId` as its default account. */
+  public static async start(accountId = '123456789012'): Promise<MotoServer> {
     const check = spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' });
     if (check.error || check.status !== 0) {
       throw new Error('moto is needed as the local Secrets Manager but `python3 -c "import moto.server"` failed: install it with `pip install "moto[server]"` (python3 must be on PATH)');
     }
     const port = await freePort();
-    const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MOTO_ACCOUNT_ID: accountId },
+    });
     let stderr = '';
     child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
     const endpoint = `http://127.0.0.1:${port}`;
@@ -31,7 +35,9 @@ export class MotoServer {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
+    clearTimeout(timer);
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }

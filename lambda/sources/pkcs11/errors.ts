@@ -19,13 +19,18 @@ export function hsmError(e: unknown, code: string, message: string): ImportError
 /** A better code and message for a return value, where one is known. */
 export type Explain = (ckr: number | undefined) => { code: string; message: string } | undefined;
 
-/** Runs one PKCS#11 step, mapping a failure with {@link hsmError}; `explain` may say more for some CKR values. */
+/** Maps what a PKCS#11 step threw: `explain` may say more for some CKR values, else `what` failed. */
+export function mapFailure(e: unknown, what: string, explain?: Explain): ImportError {
+  if (e instanceof ImportError) return e;
+  const better = explain?.(ckrOf(e));
+  return better ? hsmError(e, better.code, better.message) : hsmError(e, ErrorCodes.MATERIAL_SOURCE, what);
+}
+
+/** Runs one PKCS#11 step, mapping a failure with {@link mapFailure}. */
 export function step<T>(what: string, fn: () => T, explain?: Explain): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ImportError) throw e;
-    const better = explain?.(ckrOf(e));
-    throw better ? hsmError(e, better.code, better.message) : hsmError(e, ErrorCodes.MATERIAL_SOURCE, what);
+    throw mapFailure(e, what, explain);
   }
 }

@@ -1,0 +1,84 @@
+/**
+ * Shared pieces of the emulator tests: a real SDK client pointed at the emulator, and wrapping of
+ * key material written independently of the emulator's unwrapping code (spec §8), so the two
+ * cannot share a mistake.
+ */
+import * as crypto from 'crypto';
+import {
+  CreateKeyCommand,
+  CreateKeyCommandInput,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  ImportKeyMaterialCommandInput,
+  KMSClient,
+} from '@aws-sdk/client-kms';
+import type { KmsEmulator } from '../../testing/emulator';
+
+export type WrappingAlgorithm = 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256' | 'RSA_AES_KEY_WRAP_SHA_1' | 'RSA_AES_KEY_WRAP_SHA_256';
+export type WrappingKeySpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
+
+export function kmsClient(emu: KmsEmulator, region = 'us-east-1', accessKeyId = 'AKID', maxAttempts?: number): KMSClient {
+  return new KMSClient({ endpoint: emu.endpoint, region, credentials: { accessKeyId, secretAccessKey: 'x' }, maxAttempts });
+}
+
+/** Wraps material as the AWS guide's OpenSSL recipe does, with node's crypto. */
+export function wrapMaterial(algorithm: WrappingAlgorithm, publicKeyDer: Uint8Array, material: Buffer): Buffer {
+  const key = crypto.createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' });
+  const oaepHash = algorithm.endsWith('SHA_1') ? 'sha1' : 'sha256';
+  const oaep = (data: Buffer) => crypto.publicEncrypt({ key, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, data);
+  if (algorithm.startsWith('RSAES_OAEP')) return oaep(material);
+  const aesKey = crypto.randomBytes(32);
+  const kwp = crypto.createCipheriv('id-aes256-wrap-pad', aesKey, Buffer.from('A65959A6', 'hex'));
+  return Buffer.concat([oaep(aesKey), kwp.update(material), kwp.final()]);
+}
+
+export interface ImportOptions extends Partial<Omit<ImportKeyMaterialCommandInput, 'KeyId' | 'ImportToken' | 'EncryptedKeyMaterial'>> {
+  algorithm?: WrappingAlgorithm;
+  wrappingKeySpec?: WrappingKeySpec;
+}
+
+/** GetParametersForImport + wrap + ImportKeyMaterial; material does not expire unless told otherwise. */
+export async function importMaterial(kms: KMSClient, keyId: string, material: Buffer, opts: ImportOptions = {}) {
+  const { algorithm = 'RSAES_OAEP_SHA_256', wrappingKeySpec = 'RSA_2048', ...rest } = opts;
+  const params = await kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: wrappingKeySpec }));
+  return kms.send(
+    new ImportKeyMaterialCommand({
+      KeyId: keyId,
+      ImportToken: params.ImportToken,
+      EncryptedKeyMaterial: wrapMaterial(algorithm, params.PublicKey!, material),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      ...rest,
+    }),
+  );
+}
+
+export async function createExternalKey(kms: KMSClient, input: Partial<CreateKeyCommandInput> = {}) {
+  const out = await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', ...input }));
+  return out.KeyMetadata!;
+}
+
+/** The rejection's SDK error name (= KMS `__type`) and message. */
+export async function kmsError(p: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
+  }
+  throw new Error('expected the call to fail');
+}
+
+export function pkcs8(privateKey: crypto.KeyObject): Buffer {
+  return privateKey.export({ format: 'der', type: 'pkcs8' });
+}
+
+export function ecPrivateKey(curve: string): crypto.KeyObject {
+  return crypto.generateKeyPairSync('ec', { namedCurve: curve }).privateKey;
+}
+
+export function rsaPrivateKey(bits: number): crypto.KeyObject {
+  return crypto.generateKeyPairSync('rsa', { modulusLength: bits }).privateKey;
+}
+
+export const HOUR = 3600 * 1000;
+export const DAY = 24 * HOUR;
