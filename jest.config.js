@@ -3,8 +3,18 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Committed integ-runner snapshots (test/integ.*.ts.snapshot/) are cloud assemblies, not tests.
+  testPathIgnorePatterns: ['/node_modules/', '\\.snapshot/'],
+  modulePathIgnorePatterns: ['\\.snapshot/'],
   transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,
   maxWorkers: 2,
+  // Used by `npm run coverage` (jest --coverage) only; `npm test` does not collect coverage.
+  collectCoverageFrom: ['lib/**/*.ts', 'lambda/**/*.ts', '!**/*.d.ts'],
+  coverageDirectory: 'coverage',
+  coverageReporters: ['text-summary', 'text', 'lcov'],
+  coverageThreshold: {
+    global: { statements: 90, lines: 90, functions: 90, branches: 80 },
+  },
 };

@@ -2,6 +2,7 @@ export * from './external-key';
 export * from './external-key-replica';
 export * from './key-base';
 export * from './key-material';
+export * from './pkcs11-material'; // issue 5
 export * from './partner-access';
 export * from './expiration';
 export * from './wrapping';

@@ -4,6 +4,7 @@ import { IConstruct } from 'constructs';
 import { MaterialKind } from './private/import-rules';
 import { MaterialSourceProperties } from './private/contract';
 import { SECRET_READ_ACTIONS } from './private/perms';
+import type { Pkcs11KeyMaterialProps } from './pkcs11-material'; // issue 5
 
 /** How a secret's value encodes the key material. */
 export enum KeyMaterialEncoding {
@@ -67,6 +68,19 @@ export abstract class KeyMaterial {
   public static fromSecret(secret: secretsmanager.ISecret, options: SecretKeyMaterialOptions = {}): KeyMaterial {
     return new SecretKeyMaterial(secret, options);
   }
+
+  // --- issue 5: PKCS#11 HSM source (lib/pkcs11-material.ts) ---
+  /**
+   * Key material that stays in an HSM: the import handler has the HSM wrap the key under the KMS
+   * wrapping public key over PKCS#11, so the plaintext key never leaves the HSM. See docs/hsm.md.
+   */
+  public static fromPkcs11(props: Pkcs11KeyMaterialProps): KeyMaterial {
+    // Required here, not imported: Pkcs11KeyMaterial extends this class, so its module can only
+    // load once this one has.
+    const { Pkcs11KeyMaterial } = require('./pkcs11-material') as typeof import('./pkcs11-material');
+    return new Pkcs11KeyMaterial(props);
+  }
+  // --- end issue 5 ---
 
   /** @internal */
   public abstract _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding;

@@ -27,7 +27,7 @@ export function softHsm(): { env?: SoftHsmEnv; reason?: string } {
   try {
     const out = execFileSync(path.join(__dirname, '..', '..', 'scripts', 'setup-softhsm.sh'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
     const env = Object.fromEntries([...out.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1], m[2]])) as unknown as SoftHsmEnv;
-    process.env.SOFTHSM2_CONF = env.SOFTHSM2_CONF;
+    setNativeEnv('SOFTHSM2_CONF', env.SOFTHSM2_CONF);
     setup = { env };
   } catch (e) {
     const err = e as { status?: number; stderr?: string; message: string };
@@ -36,6 +36,17 @@ export function softHsm(): { env?: SoftHsmEnv; reason?: string } {
     else throw new Error(`scripts/setup-softhsm.sh failed: ${err.stderr ?? err.message}`);
   }
   return setup;
+}
+
+/**
+ * SoftHSM reads SOFTHSM2_CONF with getenv() in C_Initialize. Jest gives each test file a copy of
+ * process.env that never reaches the C environment, so set it there too, through libc's setenv.
+ */
+function setNativeEnv(name: string, value: string): void {
+  process.env[name] = value;
+  const koffi = require('koffi') as typeof import('koffi');
+  const setenv = koffi.load('libc.so.6').func('int setenv(const char *name, const char *value, int overwrite)');
+  if (setenv(name, value, 1) !== 0) throw new Error(`setenv ${name} failed`);
 }
 
 /** `describe`, or `describe.skip` with the reason printed, when SoftHSM cannot be installed. */
@@ -51,6 +62,15 @@ export function describeWithSoftHsm(name: string, fn: (env: () => SoftHsmEnv) =>
 }
 
 export type Handle = Buffer;
+
+/**
+ * A key the administrator made, by label and class. SoftHSM invalidates the handles of private
+ * objects at logout, and the handler under test logs out, so handles are looked up per operation.
+ */
+export interface KeyRef {
+  readonly label: string;
+  readonly cls: number;
+}
 
 /** The HSM administrator's own session on the test token. */
 export class HsmAdmin {
@@ -69,21 +89,25 @@ export class HsmAdmin {
     return new HsmAdmin(api, slot, session, env.PKCS11_PIN);
   }
 
-  private readonly created: Handle[] = [];
+  private readonly created: KeyRef[] = [];
 
   private constructor(public readonly api: Pkcs11js.PKCS11, public readonly slot: Handle, public readonly session: Handle, private readonly pin: string) {
-    this.login();
   }
 
   /**
-   * The login state is shared by every session of the process: the handler's close (C_Logout)
-   * logs this session out too, so log in again before each use.
+   * The login state is shared by every session of the process (PKCS#11 §5.6): each operation logs
+   * in and out again, so that the handler under test always does its own C_Login, as in Lambda.
    */
-  public login(): void {
+  public run<T>(fn: () => T): T {
     try {
       this.api.C_Login(this.session, C.CKU_USER, this.pin);
     } catch (e) {
       if ((e as { code?: number }).code !== C.CKR.USER_ALREADY_LOGGED_IN) throw e;
+    }
+    try {
+      return fn();
+    } finally {
+      this.api.C_Logout(this.session);
     }
   }
 
@@ -93,19 +117,18 @@ export class HsmAdmin {
   }
 
   /** An AES key generated in the HSM: sensitive (its value cannot be read) but extractable (wrappable). */
-  public generateAes(label: string, bytes = 32, extra: Pkcs11js.Template = []): Handle {
+  public generateAes(label: string, bytes = 32, extra: Pkcs11js.Template = []): KeyRef {
     return this.generateSecret(C.CKM_AES_KEY_GEN, C.CKK_AES, label, bytes, [{ type: C.CKA_ENCRYPT, value: true }, ...extra]);
   }
 
   /** A generic secret (HMAC) key generated in the HSM, sensitive and extractable. */
-  public generateHmac(label: string, bytes: number): Handle {
+  public generateHmac(label: string, bytes: number): KeyRef {
     const CKM_GENERIC_SECRET_KEY_GEN = 0x350;
     return this.generateSecret(CKM_GENERIC_SECRET_KEY_GEN, C.CKK_GENERIC_SECRET, label, bytes, [{ type: C.CKA_SIGN, value: true }]);
   }
 
-  private generateSecret(mechanism: number, keyType: number, label: string, bytes: number, extra: Pkcs11js.Template): Handle {
-    this.login();
-    const handle = this.api.C_GenerateKey(this.session, { mechanism }, [
+  private generateSecret(mechanism: number, keyType: number, label: string, bytes: number, extra: Pkcs11js.Template): KeyRef {
+    this.run(() => this.api.C_GenerateKey(this.session, { mechanism }, [
       { type: C.CKA_CLASS, value: C.CKO_SECRET_KEY },
       { type: C.CKA_KEY_TYPE, value: keyType },
       { type: C.CKA_VALUE_LEN, value: bytes },
@@ -115,13 +138,14 @@ export class HsmAdmin {
       { type: C.CKA_EXTRACTABLE, value: true },
       { type: C.CKA_LABEL, value: label },
       ...extra,
-    ].reduce(dedupe, []));
-    this.created.push(handle);
-    return handle;
+    ].reduce(dedupe, [])));
+    const ref = { label, cls: C.CKO_SECRET_KEY };
+    this.created.push(ref);
+    return ref;
   }
 
   /** An RSA key pair generated in the HSM; the private key is sensitive and extractable. */
-  public generateRsa(label: string, bits: number): { privateKey: Handle; publicKey: Handle } {
+  public generateRsa(label: string, bits: number): { privateKey: KeyRef; publicKey: KeyRef } {
     const CKM_RSA_PKCS_KEY_PAIR_GEN = 0x0;
     return this.generatePair(CKM_RSA_PKCS_KEY_PAIR_GEN, label, [
       { type: 0x121 /* CKA_MODULUS_BITS */, value: bits },
@@ -130,14 +154,13 @@ export class HsmAdmin {
   }
 
   /** An EC key pair on a named curve (OID in DER hex), generated in the HSM. */
-  public generateEc(label: string, ecParamsHex: string): { privateKey: Handle; publicKey: Handle } {
+  public generateEc(label: string, ecParamsHex: string): { privateKey: KeyRef; publicKey: KeyRef } {
     const CKM_EC_KEY_PAIR_GEN = 0x1040;
     return this.generatePair(CKM_EC_KEY_PAIR_GEN, label, [{ type: C.CKA_EC_PARAMS, value: Buffer.from(ecParamsHex, 'hex') }]);
   }
 
-  private generatePair(mechanism: number, label: string, publicAttributes: Pkcs11js.Template): { privateKey: Handle; publicKey: Handle } {
-    this.login();
-    const keys = this.api.C_GenerateKeyPair(this.session, { mechanism }, [
+  private generatePair(mechanism: number, label: string, publicAttributes: Pkcs11js.Template): { privateKey: KeyRef; publicKey: KeyRef } {
+    this.run(() => this.api.C_GenerateKeyPair(this.session, { mechanism }, [
       { type: C.CKA_TOKEN, value: true },
       { type: C.CKA_VERIFY, value: true },
       { type: C.CKA_LABEL, value: label },
@@ -149,37 +172,67 @@ export class HsmAdmin {
       { type: C.CKA_EXTRACTABLE, value: true },
       { type: C.CKA_SIGN, value: true },
       { type: C.CKA_LABEL, value: label },
-    ]);
+    ]));
+    const keys = { privateKey: { label, cls: C.CKO_PRIVATE_KEY }, publicKey: { label, cls: C.CKO_PUBLIC_KEY } };
     this.created.push(keys.privateKey, keys.publicKey);
     return keys;
   }
 
   /** KCV of an AES key computed by the HSM: AES-ECB of one zero block. */
-  public aesKcv(key: Handle): Buffer {
-    this.login();
+  public aesKcv(key: KeyRef): Buffer {
     const CKM_AES_ECB = 0x1081;
-    this.api.C_EncryptInit(this.session, { mechanism: CKM_AES_ECB }, key);
-    return this.api.C_Encrypt(this.session, Buffer.alloc(16), Buffer.alloc(16));
+    return this.run(() => {
+      this.api.C_EncryptInit(this.session, { mechanism: CKM_AES_ECB }, this.handle(key));
+      return this.api.C_Encrypt(this.session, Buffer.alloc(16), Buffer.alloc(16));
+    });
   }
 
-  /** HMAC-SHA-256 computed by the HSM. */
-  public hmacSha256(key: Handle, data: Buffer): Buffer {
-    this.login();
-    const CKM_SHA256_HMAC = 0x251;
-    this.api.C_SignInit(this.session, { mechanism: CKM_SHA256_HMAC }, key);
-    return this.api.C_Sign(this.session, data, Buffer.alloc(32));
+  /** An HMAC computed by the HSM, with the hash of an HMAC key spec ('sha224', 'sha256', 'sha384', 'sha512'). */
+  public hmac(key: KeyRef, hash: 'sha224' | 'sha256' | 'sha384' | 'sha512', data: Buffer): Buffer {
+    const mechanism = { sha224: 0x256, sha256: 0x251, sha384: 0x261, sha512: 0x271 }[hash]; // CKM_SHA*_HMAC
+    return this.sign(key, mechanism, data);
   }
 
-  /** A signature made by the HSM: RSA PKCS#1 v1.5 with SHA-256, or raw ECDSA (r || s) over a digest. */
-  public sign(key: Handle, mechanism: number, data: Buffer): Buffer {
-    this.login();
-    this.api.C_SignInit(this.session, { mechanism }, key);
-    return this.api.C_Sign(this.session, data, Buffer.alloc(1024));
+  /** SHA-256 of a secret key's value, computed inside the HSM (C_DigestKey): comparable, never revealed. */
+  public sha256OfKey(key: KeyRef): Buffer {
+    return this.run(() => {
+      this.api.C_DigestInit(this.session, { mechanism: C.CKM_SHA256 });
+      this.api.C_DigestKey(this.session, this.handle(key));
+      return this.api.C_DigestFinal(this.session, Buffer.alloc(32));
+    });
   }
 
-  public attribute(object: Handle, type: number): Buffer {
-    this.login();
-    return this.api.C_GetAttributeValue(this.session, object, [{ type }])[0].value as Buffer;
+  /** A signature (or MAC) made by the HSM. */
+  public sign(key: KeyRef, mechanism: number, data: Buffer): Buffer {
+    return this.run(() => {
+      this.api.C_SignInit(this.session, { mechanism }, this.handle(key));
+      return this.api.C_Sign(this.session, data, Buffer.alloc(1024));
+    });
+  }
+
+  public attribute(key: KeyRef, type: number): Buffer {
+    return this.run(() => this.api.C_GetAttributeValue(this.session, this.handle(key), [{ type }])[0].value as Buffer);
+  }
+
+  /** The handle of a key, valid while logged in (inside run). */
+  public handle(key: KeyRef): Handle {
+    const found = this.find([{ type: C.CKA_LABEL, value: key.label }, { type: C.CKA_CLASS, value: key.cls }]);
+    if (found.length !== 1) throw new Error(`${found.length} objects labelled ${key.label}`);
+    return found[0];
+  }
+
+  private find(template: Pkcs11js.Template): Handle[] {
+    this.api.C_FindObjectsInit(this.session, template);
+    try {
+      return this.api.C_FindObjects(this.session, 10);
+    } finally {
+      this.api.C_FindObjectsFinal(this.session);
+    }
+  }
+
+  /** Objects (token or session) with a label, e.g. leftovers of the handler. */
+  public findByLabel(label: string): Handle[] {
+    return this.run(() => this.find([{ type: C.CKA_LABEL, value: label }]));
   }
 
   /** SoftHSM's version from C_GetInfo, e.g. '2.6'. */
@@ -201,14 +254,14 @@ export class HsmAdmin {
 
   /** Deletes every key this administrator made. */
   public cleanup(): void {
-    this.login();
-    for (const handle of this.created.splice(0)) {
-      try {
-        this.api.C_DestroyObject(this.session, handle);
-      } catch {
-        // already gone
+    const keys = this.created.splice(0);
+    this.run(() => {
+      for (const key of keys) {
+        for (const handle of this.find([{ type: C.CKA_LABEL, value: key.label }, { type: C.CKA_CLASS, value: key.cls }])) {
+          this.api.C_DestroyObject(this.session, handle);
+        }
       }
-    }
+    });
   }
 
   public close(): void {

@@ -20,7 +20,8 @@ const ALLOWED = [
   /^CHANGELOG\.md$/,
   /^lib\/.+\.(js|d\.ts)$/,
   /^testing\/.+\.(js|d\.ts)$/,
-  /^assets\/import-handler\/index\.js$/,
+  // The pre-bundled handler: index.js and whatever native runtime the build puts beside it.
+  /^assets\/import-handler\/.+$/,
 ];
 /** What must never ship, named so that a failure says which rule broke. */
 const FORBIDDEN: Array<[string, RegExp]> = [
@@ -43,11 +44,26 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
     return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`, { cause: e });
   }
 }
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Every file under `dir`, relative to it, with its SHA-256. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  (function walk(d: string) {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const file = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else out[path.relative(dir, file).split(path.sep).join('/')] = sha256(file);
+    }
+  })(dir);
+  return out;
+}
+
+const HANDLER_ASSET = path.join(ROOT, 'assets', 'import-handler');
 
 describe('the npm package', () => {
   let work: string;
@@ -104,6 +120,12 @@ describe('the npm package', () => {
     expect(unexpected).toEqual([]);
     const forbidden = files.flatMap((f) => FORBIDDEN.filter(([, re]) => re.test(f)).map(([what]) => `${f} (${what})`));
     expect(forbidden).toEqual([]);
+  });
+
+  test('the handler asset ships complete: every file the build put in assets/import-handler', () => {
+    const built = Object.keys(tree(HANDLER_ASSET)).map((f) => `assets/import-handler/${f}`);
+    expect(built).toContain('assets/import-handler/index.js');
+    expect(built.filter((f) => !files.includes(f))).toEqual([]);
   });
 
   test('every compiled file in the tarball comes from a source file that still exists (no stale build output)', () => {
@@ -167,14 +189,14 @@ app.synth();
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(1);
     expect(template.Outputs.KeyArn).toBeDefined();
 
-    // The handler asset in the assembly is the very bundle this repository built.
+    // The handler asset in the assembly is the very bundle this repository built, every file of it.
     const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'ConsumerStack.assets.json'), 'utf8'));
     const handlerDirs = Object.values(manifest.files as Record<string, { source: { path: string; packaging?: string } }>)
       .filter((a) => a.source.packaging === 'zip')
       .map((a) => path.join(outdir, a.source.path))
       .filter((dir) => fs.existsSync(path.join(dir, 'index.js')));
     expect(handlerDirs).toHaveLength(1);
-    expect(sha256(path.join(handlerDirs[0], 'index.js'))).toBe(sha256(path.join(ROOT, 'assets', 'import-handler', 'index.js')));
+    expect(tree(handlerDirs[0])).toEqual(tree(HANDLER_ASSET));
   }, 180_000);
 
   test('a TypeScript consumer type-checks against the published typings through package.json exports', () => {

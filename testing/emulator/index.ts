@@ -10,3 +10,4 @@ export type { KmsEmulatorOptions, CallRecord, InspectedKey, InspectedMaterial } 
 export { EmulatorClock } from './clock';
 export type { FaultRule } from './faults';
 export { keyMaterialFingerprint } from './material';
+export type { KeySpec } from './specs';

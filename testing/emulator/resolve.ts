@@ -78,6 +78,6 @@ export function rejectStates(key: KmsKey, states: KeyState[]): void {
 }
 
 /** `<arn> origin is <ORIGIN> which is not valid for this operation.` (AWS-rec, spec §3 step 3). */
-export function requireExternalOrigin(key: KmsKey): void {
-  if (key.origin !== 'EXTERNAL') throw unsupported(`${key.arn} origin is ${key.origin} which is not valid for this operation.`);
+export function requireOrigin(key: KmsKey, origin: KmsKey['origin']): void {
+  if (key.origin !== origin) throw unsupported(`${key.arn} origin is ${key.origin} which is not valid for this operation.`);
 }

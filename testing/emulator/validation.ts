@@ -129,6 +129,9 @@ export class Input {
   }
 }
 
+/** The KeyId member of most operations: a key id, key ARN, alias name or alias ARN of 1–2048 characters. */
+export const KEY_ID: StringRule & { required: true } = { required: true, min: 1, max: 2048 };
+
 export interface StringRule {
   required?: boolean;
   min?: number;

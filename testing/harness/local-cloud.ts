@@ -7,7 +7,7 @@ import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
 import { Invocation, invokeHandler } from './lambda-runner';
 import { MotoServer } from './moto';
 import { CustomResourceResponse, ResponseServer } from './response-server';
-import { creationOrder, resolve, ResourceState, Template, TemplateResource } from './template';
+import { creationOrder, creationWaves, resolve, ResourceState, Template, TemplateResource } from './template';
 
 /** The fake credentials every local client uses; no request leaves 127.0.0.1. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIALOCALTEST000000', secretAccessKey: 'local-secret-access-key' };
@@ -38,6 +38,8 @@ export interface DeployOptions {
   readonly lambdaEnv?: Record<string, string>;
   /** Roll back like CloudFormation when a resource fails. @default true */
   readonly rollback?: boolean;
+  /** How many independent resources are created at once. @default 8 */
+  readonly concurrency?: number;
 }
 
 export class DeploymentFailed extends Error {
@@ -164,17 +166,22 @@ export class LocalStack {
     const touched: string[] = [];
     this.current = next;
     try {
-      for (const logicalId of creationOrder(next.template)) {
-        const resource = next.template.Resources[logicalId];
-        const props = stringifyScalars(resolve(resource.Properties ?? {}, this.resolveContext()));
-        if (!(logicalId in oldResources)) {
-          touched.push(logicalId);
-          this.resources[logicalId] = await this.createResource(logicalId, resource, props);
-        } else if (JSON.stringify(props) !== JSON.stringify(oldProps[logicalId])) {
-          touched.push(logicalId);
-          this.resources[logicalId] = await this.updateResource(logicalId, resource, props, oldProps[logicalId]);
-        }
-        this.resolvedProps[logicalId] = props;
+      for (const wave of creationWaves(next.template)) {
+        // Like CloudFormation, independent resources are created in parallel.
+        const results = await inParallel(wave, this.options.concurrency ?? 8, async (logicalId) => {
+          const resource = next.template.Resources[logicalId];
+          const props = stringifyScalars(resolve(resource.Properties ?? {}, this.resolveContext()));
+          if (!(logicalId in oldResources)) {
+            touched.push(logicalId);
+            this.resources[logicalId] = await this.createResource(logicalId, resource, props);
+          } else if (JSON.stringify(props) !== JSON.stringify(oldProps[logicalId])) {
+            touched.push(logicalId);
+            this.resources[logicalId] = await this.updateResource(logicalId, resource, props, oldProps[logicalId]);
+          }
+          this.resolvedProps[logicalId] = props;
+        });
+        const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+        if (failed) throw failed.reason;
       }
       const removed = previous ? creationOrder(previous.template).filter((id) => !(id in next.template.Resources)).reverse() : [];
       for (const logicalId of removed) {
@@ -445,6 +452,20 @@ function placeholder(logicalId: string, type: string, region: string, account: s
     get: (_t, attr) => (attr === 'Arn' ? `arn:${partitionFor(region)}:${service}:${region}:${account}:${physicalId}` : `${physicalId}-${String(attr)}`),
   });
   return { physicalId, attributes };
+}
+
+/** Runs `work` on every item, at most `limit` at a time; settles all. */
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = new Array(items.length);
+  let next = 0;
+  const runner = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]).then(() => ({ status: 'fulfilled', value: undefined }) as const, (reason) => ({ status: 'rejected', reason }) as const);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+  return results;
 }
 
 /** CloudFormation hands custom resources every scalar as a string. */

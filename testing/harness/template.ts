@@ -107,16 +107,34 @@ export function references(value: any, into: Set<string> = new Set()): Set<strin
   return into;
 }
 
-/** Resources in an order where each comes after everything it depends on. */
-export function creationOrder(template: Template): string[] {
-  const ids = Object.keys(template.Resources);
+function dependencies(template: Template): Map<string, Set<string>> {
   const deps = new Map<string, Set<string>>();
-  for (const id of ids) {
-    const r = template.Resources[id];
+  for (const [id, r] of Object.entries(template.Resources)) {
     const d = references(r.Properties ?? {});
     for (const x of [r.DependsOn ?? []].flat()) d.add(x);
     deps.set(id, new Set([...d].filter((x) => x in template.Resources)));
   }
+  return deps;
+}
+
+/**
+ * Resources in waves, as CloudFormation creates them: every resource of a wave depends only on
+ * resources of earlier waves, so a wave's resources can be created in parallel.
+ */
+export function creationWaves(template: Template): string[][] {
+  const order = creationOrder(template);
+  const deps = dependencies(template);
+  const level = new Map<string, number>();
+  for (const id of order) level.set(id, Math.max(-1, ...[...deps.get(id)!].map((d) => level.get(d)!)) + 1);
+  const waves: string[][] = [];
+  for (const id of order) (waves[level.get(id)!] ??= []).push(id);
+  return waves;
+}
+
+/** Resources in an order where each comes after everything it depends on. */
+export function creationOrder(template: Template): string[] {
+  const ids = Object.keys(template.Resources);
+  const deps = dependencies(template);
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string) => {

@@ -5,15 +5,15 @@ import { ckrName } from './constants';
 
 /**
  * Turns what a PKCS#11 call threw into an ImportError: `message` says what was being done to
- * which key on which token, and the HSM's return value is appended by name. Errors that are
- * already ImportErrors pass through. pkcs11js messages carry only the CKR name and the function,
- * never attribute values, so nothing secret can reach CloudFormation through here.
+ * which key on which token; the HSM's return value, by name, goes where `message` says `{ckr}`,
+ * else at the end. ImportErrors pass through. pkcs11js messages carry only the CKR name and the
+ * function, never attribute values, so nothing secret can reach CloudFormation through here.
  */
 export function hsmError(e: unknown, code: string, message: string): ImportError {
   if (e instanceof ImportError) return e;
   const ckr = ckrOf(e);
   const returned = ckr !== undefined ? ckrName(ckr) : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
-  return new ImportError(code, `${message}: the HSM answered ${returned}`);
+  return new ImportError(code, message.includes('{ckr}') ? message.replace('{ckr}', returned) : `${message}: the HSM answered ${returned}`);
 }
 
 /** A better code and message for a return value, where one is known. */

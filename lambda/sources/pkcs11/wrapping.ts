@@ -33,11 +33,10 @@ interface OaepHash {
   readonly name: 'SHA-1' | 'SHA-256';
   readonly hashAlg: number;
   readonly mgf: number;
-  readonly length: number;
 }
 
-const SHA1: OaepHash = { name: 'SHA-1', hashAlg: C.CKM_SHA_1, mgf: C.CKG_MGF1_SHA1, length: 20 };
-const SHA256: OaepHash = { name: 'SHA-256', hashAlg: C.CKM_SHA256, mgf: C.CKG_MGF1_SHA256, length: 32 };
+const SHA1: OaepHash = { name: 'SHA-1', hashAlg: C.CKM_SHA_1, mgf: C.CKG_MGF1_SHA1 };
+const SHA256: OaepHash = { name: 'SHA-256', hashAlg: C.CKM_SHA256, mgf: C.CKG_MGF1_SHA256 };
 
 /** Longest RFC 5649 output we make room for: an RSA-4096 PKCS#8 is ~2.4 KB. */
 const MAX_KWP_OUTPUT = 16 * 1024;
@@ -100,11 +99,8 @@ function importWrappingKey(s: WrapSession, publicKeyDer: Uint8Array): WrappingKe
 }
 
 function wrapOaep(s: WrapSession, target: TargetKey, kms: WrappingKey, hash: OaepHash, wrappingAlgorithm: string): Buffer {
-  // Same check and message as the software path (lambda/wrap.ts), before the HSM's terser error.
-  const capacity = kms.bytes - 2 * hash.length - 2;
-  if (target.valueLength !== undefined && target.valueLength > capacity) {
-    throw new ImportError(ErrorCodes.WRAPPING_COMBINATION, `the ${target.valueLength}-byte material does not fit ${wrappingAlgorithm} under a ${kms.bytes * 8}-bit wrapping key (at most ${capacity} bytes); use a larger wrappingKeySpec or an RSA_AES_KEY_WRAP_* algorithm`);
-  }
+  // No capacity check needed: the longest material KMS takes with RSAES_OAEP_* (128-byte HMAC
+  // keys) fits even RSA-2048 with SHA-256 (190 bytes); private keys are the HSM's to refuse.
   return step(`the HSM could not wrap ${target.name} with ${wrappingAlgorithm} (C_WrapKey CKM_RSA_PKCS_OAEP, ${hash.name})`,
     () => s.module.api.C_WrapKey(s.session, oaepMechanism(hash), kms.handle, target.handle, Buffer.alloc(kms.bytes)),
     explainOaep(target, hash, wrappingAlgorithm, 'RSAES_OAEP_SHA_1'));
@@ -182,11 +178,11 @@ function explainOaep(target: TargetKey, hash: OaepHash, wrappingAlgorithm: strin
   return (ckr) => {
     if (hash === SHA256 && (ckr === C.CKR.ARGUMENTS_BAD || ckr === C.CKR.MECHANISM_PARAM_INVALID)) {
       // SoftHSM (every version) accepts only SHA-1 / MGF1-SHA-1 in CK_RSA_PKCS_OAEP_PARAMS.
-      const kind = wrappingAlgorithm.startsWith('RSAES') ? 'OAEP wrapping' : 'the RSA-OAEP step of RSA-AES wrapping';
-      return { code: ErrorCodes.WRAPPING_COMBINATION, message: `${wrappingAlgorithm} failed for ${target.name}: this HSM supports only ${sha1Alternative} for ${kind} (it refused OAEP with SHA-256); set wrappingAlgorithm: WrappingAlgorithm.${sha1Alternative}` };
+      const kind = wrappingAlgorithm.startsWith('RSAES') ? 'OAEP wrapping' : 'RSA-AES wrapping';
+      return { code: ErrorCodes.WRAPPING_COMBINATION, message: `${wrappingAlgorithm} failed for ${target.name}: the HSM answered {ckr} to RSA-OAEP with SHA-256. This HSM supports only ${sha1Alternative} for ${kind}; set wrappingAlgorithm: WrappingAlgorithm.${sha1Alternative}` };
     }
     if (ckr === C.CKR.KEY_NOT_WRAPPABLE && wrappingAlgorithm.startsWith('RSAES') && target.kind !== 'SYMMETRIC' && target.kind !== 'HMAC') {
-      return { code: ErrorCodes.WRAPPING_COMBINATION, message: `the HSM will not wrap ${target.name}, a private key, with RSA-OAEP directly; set wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1 (or _SHA_256)` };
+      return { code: ErrorCodes.WRAPPING_COMBINATION, message: `the HSM will not wrap ${target.name}, a private key, with RSA-OAEP directly: the HSM answered {ckr}; set wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1 (or _SHA_256)` };
     }
     if (ckr === C.CKR.KEY_UNEXTRACTABLE) {
       return { code: ErrorCodes.MATERIAL_SOURCE, message: `${target.name} is not extractable (CKA_EXTRACTABLE=false), so the HSM will not wrap it` };

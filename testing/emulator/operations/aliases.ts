@@ -4,7 +4,7 @@ import { Handler, epoch, paginate } from '../context';
 import { alreadyExists, notFound, validation } from '../errors';
 import { keyFamily } from '../specs';
 import { rejectStates, resolveKey } from '../resolve';
-import type { Input } from '../validation';
+import { KEY_ID, type Input } from '../validation';
 
 const ALIAS_PATTERN = /^[a-zA-Z0-9:/_-]+$/;
 
@@ -22,7 +22,7 @@ function checkAliasName(name: string): void {
 
 const createAlias: Handler = (ctx, input) => {
   const name = readAliasName(input);
-  const target = input.string('TargetKeyId', { required: true, min: 1, max: 2048 });
+  const target = input.string('TargetKeyId', KEY_ID);
   input.done();
   checkAliasName(name);
   const store = ctx.state.store(ctx.account, ctx.region);
@@ -44,7 +44,7 @@ const deleteAlias: Handler = (ctx, input) => {
 
 const updateAlias: Handler = (ctx, input) => {
   const name = readAliasName(input);
-  const target = input.string('TargetKeyId', { required: true, min: 1, max: 2048 });
+  const target = input.string('TargetKeyId', KEY_ID);
   input.done();
   checkAliasName(name);
   const store = ctx.state.store(ctx.account, ctx.region);

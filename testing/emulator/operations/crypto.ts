@@ -17,9 +17,8 @@ import { requireEnabled, resolveKey } from '../resolve';
 import { digestLength, sign, verify } from '../signing';
 import { ENCRYPTION_ALGORITHMS, EncryptionAlgorithm, KeyUsage, MAC_ALGORITHMS, SIGNING_ALGORITHMS, SigningAlgorithm, algorithmsFor, hmacBits, keyFamily } from '../specs';
 import type { KmsKey } from '../state';
-import type { Input } from '../validation';
+import { KEY_ID, type Input } from '../validation';
 
-const KEY_ID = { required: true, min: 1, max: 2048 } as const;
 
 /** Resolves a key (aliases allowed) that must be Enabled and have `usage`. */
 function usableKey(ctx: RequestContext, keyId: string, usage: KeyUsage, operation: string): KmsKey {

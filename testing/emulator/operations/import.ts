@@ -7,12 +7,12 @@ import { Handler, RequestContext, epoch } from '../context';
 import { expiredImportToken, incorrectKeyMaterial, invalidImportToken, invalidState, notFound, unsupported, validation } from '../errors';
 import { currentMaterial, deleteMaterial, isImported, pendingMaterial, syncPendingRotation } from '../lifecycle';
 import { canonicalKeyMaterial, keyMaterialId, sha256Hex, unwrapKeyMaterial } from '../material';
-import { rejectStates, requireExternalOrigin, resolveKey } from '../resolve';
+import { rejectStates, requireOrigin, resolveKey } from '../resolve';
 import { KeySpec, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, WrappingAlgorithm, WrappingKeySpec, isChinaRegion, keyFamily } from '../specs';
 import type { ExpirationModel, KeyMaterialRecord, KmsKey } from '../state';
+import { KEY_ID } from '../validation';
 import type { RsaWrappingKeySpec } from '../wrapping-keys';
 
-const KEY_ID = { required: true, min: 1, max: 2048 } as const;
 const KEY_MATERIAL_ID = { min: 64, max: 64, pattern: /^[a-f0-9]+$/ } as const;
 const EXPIRATION_MODELS = ['KEY_MATERIAL_EXPIRES', 'KEY_MATERIAL_DOES_NOT_EXPIRE'] as const;
 const IMPORT_TYPES = ['NEW_KEY_MATERIAL', 'EXISTING_KEY_MATERIAL'] as const;
@@ -31,7 +31,7 @@ const getParametersForImport: Handler = async (ctx, input) => {
   input.done();
 
   const key = resolveKey(ctx, keyId);
-  requireExternalOrigin(key);
+  requireOrigin(key, 'EXTERNAL');
   // PendingImport, Enabled and Disabled may all fetch parameters (to import or re-import).
   rejectStates(key, ['PendingDeletion', 'PendingReplicaDeletion', 'Creating', 'Updating']);
   checkWrappingCombination(ctx, key.keySpec, algorithm, wrappingKeySpec);
@@ -113,7 +113,7 @@ const importKeyMaterial: Handler = (ctx, input) => {
 
   // 2.–4. Key, origin, state. Disabled keys are accepted (lenient reading of a doc conflict, spec §4 step 4).
   const key = resolveKey(ctx, keyId);
-  requireExternalOrigin(key);
+  requireOrigin(key, 'EXTERNAL');
   rejectStates(key, ['PendingDeletion', 'PendingReplicaDeletion', 'Creating']);
   const symmetric = keyFamily(key.keySpec) === 'SYMMETRIC';
   // ImportType, KeyMaterialId and KeyMaterialDescription are "only usable with symmetric encryption keys" (spec §4 step 8).
@@ -231,7 +231,7 @@ const deleteImportedKeyMaterial: Handler = (ctx, input) => {
   input.done();
 
   const key = resolveKey(ctx, keyId);
-  requireExternalOrigin(key);
+  requireOrigin(key, 'EXTERNAL');
   rejectStates(key, ['Creating', 'Updating']);
   const target = materialIdIn === undefined ? currentMaterial(key) : key.materials.find((m) => m.keyMaterialId === materialIdIn);
   if (materialIdIn !== undefined && !target) throw notFound(`Key material (id: ${materialIdIn}) does not exist for KMS key ${key.arn}.`);

@@ -12,9 +12,8 @@ import { keyMetadata } from '../metadata';
 import { rejectStates, resolveKey } from '../resolve';
 import { KEY_SPECS, KEY_USAGES, KeySpec, KeyUsage, ORIGINS, allowedUsages, isChinaRegion, isImportable } from '../specs';
 import type { KmsKey, Tag } from '../state';
-import { Input } from '../validation';
+import { Input, KEY_ID } from '../validation';
 
-const KEY_ID = { required: true, min: 1, max: 2048 } as const;
 const CUSTOMER_MASTER_KEY_SPECS = KEY_SPECS.filter((s) => !s.startsWith('ML_') && s !== 'ECC_NIST_EDWARDS25519');
 
 export function defaultKeyPolicy(account: string, region: string): string {

@@ -5,10 +5,11 @@ import { alreadyExists, unsupported, validation } from '../errors';
 import { syncPendingRotation } from '../lifecycle';
 import { keyMetadata } from '../metadata';
 import { requireEnabled, resolveKey } from '../resolve';
+import { KEY_ID } from '../validation';
 import { buildKey, checkPolicy, checkTags, readTags } from './keys';
 
 const replicateKey: Handler = (ctx, input) => {
-  const keyId = input.string('KeyId', { required: true, min: 1, max: 2048 });
+  const keyId = input.string('KeyId', KEY_ID);
   const replicaRegion = input.string('ReplicaRegion', { required: true, min: 1, max: 32, pattern: /^([a-z]+-){2,3}\d+$/ });
   const policy = input.string('Policy', { min: 1, max: 32768 });
   input.boolean('BypassPolicyLockoutSafetyCheck');

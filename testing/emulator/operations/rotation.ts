@@ -6,10 +6,10 @@ import { Handler, epoch, paginate } from '../context';
 import { invalidState, limitExceeded, unsupported } from '../errors';
 import { currentMaterial, isImported, pendingMaterial } from '../lifecycle';
 import { generateKeyMaterial, keyMaterialId, sha256Hex } from '../material';
-import { requireEnabled, resolveKey } from '../resolve';
+import { requireEnabled, requireOrigin, resolveKey } from '../resolve';
 import type { KeyMaterialRecord, KmsKey } from '../state';
+import { KEY_ID } from '../validation';
 
-const KEY_ID = { required: true, min: 1, max: 2048 } as const;
 
 /** On-demand rotations per KMS key (10 before 2026-02-16, spec §9). */
 export const ON_DEMAND_ROTATION_LIMIT = 25;
@@ -90,7 +90,7 @@ function rotationEntry(key: KmsKey, m: KeyMaterialRecord): Record<string, unknow
 
 /** Automatic rotation is for AWS_KMS symmetric keys (spec §5 last bullet: EXTERNAL → origin message). */
 function automaticRotationKey(key: KmsKey): void {
-  if (key.origin !== 'AWS_KMS') throw unsupported(`${key.arn} origin is ${key.origin} which is not valid for this operation.`);
+  requireOrigin(key, 'AWS_KMS');
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw unsupported(`${key.arn} key spec is ${key.keySpec} which is not valid for this operation.`);
   if (key.multiRegion?.type === 'REPLICA') throw unsupported(`${key.arn} is not a multi-region primary key.`);
 }
