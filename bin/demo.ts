@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { openSymmetric, parseSymmetric } from '../testing/emulator/ciphertext';
 import { LocalCloud } from '../testing/harness';
 
 export interface DemoResult {
@@ -35,7 +36,6 @@ export async function runDemo(print: (line: string) => void = console.log): Prom
     const material = randomBytes(32);
     const secretArn = await cloud.createSecret('byok/key-material', { secretString: material.toString('base64') }, region);
     const fingerprint = createHash('sha256').update(material).digest('hex');
-    material.fill(0);
     say(`secret with fresh key material: ${secretArn} (sha256 ${fingerprint.slice(0, 16)}...)`);
 
     // Exactly what the CDK CLI does for `cdk synth -c ...`.
@@ -49,7 +49,7 @@ export async function runDemo(print: (line: string) => void = console.log): Prom
     });
     say(`synthesized the example app into ${outdir}`);
 
-    const stack = await cloud.deploy(outdir, 'PartnerKeyStack');
+    const stack = await cloud.deploy(outdir, `PartnerKey-${cloud.accountId}-${region}`);
     const keyArn = stack.outputs.KeyArn;
     say(`KeyArn: ${keyArn}`);
 
@@ -60,9 +60,14 @@ export async function runDemo(print: (line: string) => void = console.log): Prom
     const plaintext = Buffer.from('hello from the partner');
     const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: plaintext }));
     const { Plaintext } = await kms.send(new DecryptCommand({ CiphertextBlob }));
-    const roundTrip = Buffer.from(Plaintext!).equals(plaintext);
+    // The emulator's ciphertext format is documented (testing/emulator/ciphertext.ts): AES-GCM
+    // under the key material. Opening it with the secret's own bytes proves which material KMS used.
+    const blob = parseSymmetric(Buffer.from(CiphertextBlob!));
+    const openedWithSecret = blob ? openSymmetric(blob, material) : undefined;
+    material.fill(0);
+    const roundTrip = Buffer.from(Plaintext!).equals(plaintext) && openedWithSecret?.equals(plaintext) === true;
     say(`key state: ${KeyMetadata?.KeyState}, origin ${KeyMetadata?.Origin}, alias alias/bluescape-workspace -> ${KeyMetadata?.KeyId}`);
-    say(`Encrypt/Decrypt round trip: ${roundTrip ? 'OK' : 'FAILED'}; material imported into KMS (sha256 ${imported?.materials[0]?.sha256.slice(0, 16)}...) ${materialMatches ? 'equals' : 'DIFFERS FROM'} the secret's material`);
+    say(`Encrypt/Decrypt round trip: ${roundTrip ? 'OK' : 'FAILED'} (KMS Decrypt, and the ciphertext opened locally with the secret's own bytes); material imported into KMS (sha256 ${imported?.materials[0]?.sha256.slice(0, 16)}...) ${materialMatches ? 'equals' : 'DIFFERS FROM'} the secret's material`);
     return { keyArn, keyState: KeyMetadata?.KeyState ?? '', materialMatches, roundTrip, lines };
   } finally {
     await cloud.stop();

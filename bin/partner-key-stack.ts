@@ -1,36 +1,47 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ExternalKey, KeyMaterial, PartnerAccess } from '../lib';
+import { ExternalKey, ExternalKeyReplica, ImportedKeyBase, KeyMaterial, KeyMaterialExpiration, PartnerAccess } from '../lib';
 
 export interface PartnerKeyStackProps extends StackProps {
-  /** The SaaS vendor's AWS account id (Bluescape's, in the classic case). */
-  readonly partnerAccountId: string;
-  /** The secret holding the base64 key material: a full ARN, or a name in the stack's region. */
+  /** The SaaS vendors' AWS account ids (Bluescape's, in the classic case). */
+  readonly partnerAccountIds: string[];
+  /** The secret holding the base64 key material: a full ARN (any region), or a name in the stack's region. */
   readonly secretArn?: string;
   readonly secretName?: string;
   /** Alias for the key, e.g. alias/bluescape-workspace. */
-  readonly alias?: string;
+  readonly alias: string;
+  /** Days until the imported material expires. @default - never */
+  readonly expirationDays?: number;
+  /** This stack holds a multi-Region primary key. */
+  readonly multiRegionPrimary?: boolean;
+  /** This stack holds a replica of the multi-Region primary in this region. */
+  readonly replicaOfRegion?: string;
 }
 
 /**
- * The Bluescape-style BYOK setup: one symmetric key with imported material, usable by the
- * partner's account, and its ARN as an output to hand to the partner.
+ * The Bluescape-style BYOK setup in one account and region: a symmetric key with imported
+ * material (or a replica of a multi-Region one), usable by the partner accounts, and its ARN as
+ * an output to hand to the partner.
  */
 export class PartnerKeyStack extends Stack {
-  public readonly key: ExternalKey;
+  public readonly key: ImportedKeyBase;
 
   constructor(scope: Construct, id: string, props: PartnerKeyStackProps) {
     super(scope, id, props);
     const secret = props.secretArn
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'Material', props.secretArn)
       : secretsmanager.Secret.fromSecretNameV2(this, 'Material', props.secretName ?? 'byok/key-material');
-    this.key = new ExternalKey(this, 'PartnerKey', {
+    const common = {
       material: KeyMaterial.fromSecret(secret),
       alias: props.alias,
-      description: `BYOK key for partner account ${props.partnerAccountId}`,
-      partners: [PartnerAccess.account(props.partnerAccountId)],
-    });
-    new CfnOutput(this, 'KeyArn', { value: this.key.keyArn, description: 'Hand this ARN to the partner' });
+      description: `BYOK key for partner account(s) ${props.partnerAccountIds.join(', ')}`,
+      partners: props.partnerAccountIds.map((id) => PartnerAccess.account(id)),
+      expiration: props.expirationDays ? KeyMaterialExpiration.after(Duration.days(props.expirationDays)) : undefined,
+    };
+    this.key = props.replicaOfRegion
+      ? new ExternalKeyReplica(this, 'PartnerKey', { ...common, primaryRegion: props.replicaOfRegion, primaryAlias: props.alias })
+      : new ExternalKey(this, 'PartnerKey', { ...common, multiRegion: props.multiRegionPrimary });
+    new CfnOutput(this, 'KeyArn', { value: this.key.keyArn, description: `Hand this ARN to the partner (${this.region})` });
   }
 }

@@ -36,3 +36,19 @@ export function expectEveryInvocationAnswered(stack: LocalStack): void {
     if (inv.answers.length !== 1) throw new Error(`${inv.logicalId} ${inv.event.RequestType} answered ${inv.answers.length} times`);
   }
 }
+
+/** Synthesizes bin/app.js exactly as the CDK CLI does (CDK_OUTDIR + CDK_CONTEXT_JSON); returns the directory. */
+export function synthExampleApp(context: Record<string, unknown>, outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-app-'))): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('child_process').execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'app.js')], {
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return outdir;
+}
+
+/** The stack artifact names of a synthesized assembly. */
+export function stackNames(outdir: string): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+  return Object.entries(manifest.artifacts).filter(([, a]: any) => a.type === 'aws:cloudformation:stack').map(([name]) => name);
+}

@@ -22,7 +22,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   test('the example app has no unacknowledged finding', () => {
     const app = new App();
-    const stack = new PartnerKeyStack(app, 'Example', { partnerAccountId: '123456789012', secretName: 'byok/key-material', env: { account: '111122223333', region: 'eu-west-1' } });
+    const stack = new PartnerKeyStack(app, 'Example', { partnerAccountIds: ['123456789012'], alias: 'alias/partner-byok', secretName: 'byok/key-material', env: { account: '111122223333', region: 'eu-west-1' } });
     expect(violations(stack)).toEqual([]);
   });
 });

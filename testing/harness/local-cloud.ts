@@ -9,14 +9,21 @@ import { MotoServer } from './moto';
 import { CustomResourceResponse, ResponseServer } from './response-server';
 import { creationOrder, creationWaves, resolve, ResourceState, Template, TemplateResource } from './template';
 
-/** The fake credentials every local client uses; no request leaves 127.0.0.1. */
+/** The fake credentials of the default account; no request leaves 127.0.0.1. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIALOCALTEST000000', secretAccessKey: 'local-secret-access-key' };
+
+/** Fake credentials for an account: the emulator tells accounts apart by access key id. */
+export function localCredentials(account?: string, defaultAccount?: string): { accessKeyId: string; secretAccessKey: string } {
+  return !account || account === defaultAccount ? LOCAL_CREDENTIALS : { accessKeyId: `AKIALOCAL${account}`, secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey };
+}
 
 export interface LocalCloudOptions {
   /** Region of stacks that do not name one. @default 'us-east-1' */
   readonly region?: string;
   /** Account of stacks that do not name one. @default '111122223333' */
   readonly accountId?: string;
+  /** Further accounts that stacks may be deployed to (multi-account tests). @default - none */
+  readonly accounts?: string[];
   /** Passed to the KMS emulator. */
   readonly emulator?: KmsEmulatorOptions;
 }
@@ -58,7 +65,10 @@ export class LocalCloud {
   public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
     const accountId = options.accountId ?? '111122223333';
     const [kms, moto, responses] = await Promise.all([
-      KmsEmulator.start({ region: options.region, accountId, ...options.emulator }),
+      KmsEmulator.start({
+        region: options.region, accountId, ...options.emulator,
+        accounts: Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a])),
+      }),
       MotoServer.start(accountId),
       ResponseServer.start(),
     ]);
@@ -78,15 +88,15 @@ export class LocalCloud {
   }
 
   /** SDK client configuration for a local service. */
-  public clientConfig(service: 'kms' | 'secretsmanager', region = this.defaultRegion) {
-    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.moto.endpoint, credentials: LOCAL_CREDENTIALS };
+  public clientConfig(service: 'kms' | 'secretsmanager', region = this.defaultRegion, account?: string) {
+    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.moto.endpoint, credentials: localCredentials(account, this.accountId) };
   }
 
   private readonly clients = new Map<string, KMSClient | SecretsManagerClient>();
 
   /** A KMS client for the emulator (one per region, closed by stop()). */
-  public kmsClient(region = this.defaultRegion): KMSClient {
-    return this.client(`kms:${region}`, () => new KMSClient(this.clientConfig('kms', region)));
+  public kmsClient(region = this.defaultRegion, account = this.accountId): KMSClient {
+    return this.client(`kms:${region}:${account}`, () => new KMSClient(this.clientConfig('kms', region, account)));
   }
 
   /** A Secrets Manager client for moto (one per region, closed by stop()). */
@@ -106,12 +116,13 @@ export class LocalCloud {
   }
 
   /** The environment the handler runs with: the standard endpoint variables, nothing else special. */
-  public lambdaEnvironment(region: string): Record<string, string> {
+  public lambdaEnvironment(region: string, account = this.accountId): Record<string, string> {
+    const credentials = localCredentials(account, this.accountId);
     return {
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_KMS: this.kms.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.moto.endpoint,
     };
@@ -140,6 +151,17 @@ interface StackArtifact {
   readonly assemblyDir: string;
 }
 
+/** One resource creation or update by `LocalStack.apply`, CloudFormation's stack events in short. */
+export interface ResourceEvent {
+  readonly logicalId: string;
+  readonly resourceType: string;
+  readonly action: 'CREATE' | 'UPDATE';
+  readonly status: 'COMPLETE' | 'FAILED';
+  /** Epoch milliseconds (real time). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
 /** A stack deployed to the local cloud: its resources, outputs and handler invocations. */
 export class LocalStack {
   public readonly stackId: string;
@@ -155,6 +177,10 @@ export class LocalStack {
 
   public get region(): string {
     return this.current?.region ?? this.cloud.defaultRegion;
+  }
+
+  public get account(): string {
+    return this.current?.account ?? this.cloud.accountId;
   }
 
   /** Creates the stack, or updates it to the template in `assemblyDir` (CloudFormation's diff). */
@@ -173,10 +199,10 @@ export class LocalStack {
           const props = stringifyScalars(resolve(resource.Properties ?? {}, this.resolveContext()));
           if (!(logicalId in oldResources)) {
             touched.push(logicalId);
-            this.resources[logicalId] = await this.createResource(logicalId, resource, props);
+            this.resources[logicalId] = await this.track(logicalId, resource.Type, 'CREATE', () => this.createResource(logicalId, resource, props));
           } else if (JSON.stringify(props) !== JSON.stringify(oldProps[logicalId])) {
             touched.push(logicalId);
-            this.resources[logicalId] = await this.updateResource(logicalId, resource, props, oldProps[logicalId]);
+            this.resources[logicalId] = await this.track(logicalId, resource.Type, 'UPDATE', () => this.updateResource(logicalId, resource, props, oldProps[logicalId]));
           }
           this.resolvedProps[logicalId] = props;
         });
@@ -206,6 +232,29 @@ export class LocalStack {
       if (!(logicalId in this.resources)) continue;
       await this.deleteResource(logicalId, this.current.template.Resources[logicalId], this.resolvedProps[logicalId]);
       delete this.resources[logicalId];
+    }
+  }
+
+  /**
+   * Every resource creation and update of `apply`, in the order they finished (rollbacks and
+   * deletions are not recorded). A resource that depends on another starts after it ended.
+   */
+  public readonly events: ResourceEvent[] = [];
+
+  /** A resource's properties as the harness resolved them (intrinsics resolved, scalars as strings). */
+  public propertiesOf(logicalId: string): Record<string, any> | undefined {
+    return this.resolvedProps[logicalId];
+  }
+
+  private async track(logicalId: string, resourceType: string, action: ResourceEvent['action'], work: () => Promise<ResourceState>): Promise<ResourceState> {
+    const startedAt = Date.now();
+    let status: ResourceEvent['status'] = 'FAILED';
+    try {
+      const state = await work();
+      status = 'COMPLETE';
+      return state;
+    } finally {
+      this.events.push({ logicalId, resourceType, action, status, startedAt, endedAt: Date.now() });
     }
   }
 
@@ -258,7 +307,7 @@ export class LocalStack {
 
   private async createResource(logicalId: string, resource: TemplateResource, props: Record<string, any>): Promise<ResourceState> {
     const { region, account } = this.current!;
-    const kms = this.cloud.kmsClient(region);
+    const kms = this.cloud.kmsClient(region, account);
     switch (resource.Type) {
       case 'AWS::KMS::Key': {
         const out = await kms.send(new CreateKeyCommand({
@@ -269,7 +318,7 @@ export class LocalStack {
       }
       case 'AWS::KMS::ReplicaKey': {
         const primaryRegion = String(props.PrimaryKeyArn).split(':')[3];
-        const out = await this.cloud.kmsClient(primaryRegion).send(new ReplicateKeyCommand({
+        const out = await this.cloud.kmsClient(primaryRegion, account).send(new ReplicateKeyCommand({
           KeyId: props.PrimaryKeyArn, ReplicaRegion: region, Description: props.Description,
           Policy: props.KeyPolicy ? JSON.stringify(props.KeyPolicy) : undefined,
         }));
@@ -303,7 +352,7 @@ export class LocalStack {
         }
       }
       if (JSON.stringify(props.KeyPolicy) !== JSON.stringify(old.KeyPolicy)) {
-        await this.cloud.kmsClient(this.region).send(new PutKeyPolicyCommand({ KeyId: state.physicalId, PolicyName: 'default', Policy: JSON.stringify(props.KeyPolicy) }));
+        await this.cloud.kmsClient(this.region, this.account).send(new PutKeyPolicyCommand({ KeyId: state.physicalId, PolicyName: 'default', Policy: JSON.stringify(props.KeyPolicy) }));
       }
     }
     return state;
@@ -317,7 +366,7 @@ export class LocalStack {
     }
     if (!state || resource.DeletionPolicy === 'Retain' || resource.DeletionPolicy === 'RetainExceptOnCreate') return;
     if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
-      await this.cloud.kmsClient(this.region).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
+      await this.cloud.kmsClient(this.region, this.account).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
     }
   }
 
@@ -373,7 +422,7 @@ export class LocalStack {
 
   private invokeFunction(arn: string, event: unknown, forWhat: string): Promise<Invocation> {
     const { handlerFile, timeoutMs } = this.functionFor(arn, forWhat);
-    const env = { ...this.cloud.lambdaEnvironment(this.region), ...(this.options.lambdaEnv ?? {}) };
+    const env = { ...this.cloud.lambdaEnvironment(this.region, this.account), ...(this.options.lambdaEnv ?? {}) };
     // The function runs at the emulator's time, which tests may move.
     const clockOffsetMs = this.cloud.kms.clock.now().getTime() - Date.now();
     return invokeHandler(handlerFile, event, { env, timeoutMs, clockOffsetMs });

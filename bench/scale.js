@@ -1,0 +1,150 @@
+'use strict';
+// Scale through the harness (testing/harness LocalCloud): synthesized stacks are deployed as
+// CloudFormation would, every custom resource invocation running the bundled handler from the
+// cloud assembly in a fresh Node process (a cold Lambda). Every KMS call and every Secrets
+// Manager call gets the same injected latency (the emulator's setLatency, and a delaying proxy in
+// front of moto that the handler is pointed at through AWS_ENDPOINT_URL_SECRETS_MANAGER).
+// - keys: one stack with N ExternalKeys, all created at once (deploy concurrency N);
+// - regions: a multi-Region primary ExternalKey, then R replica stacks (ExternalKeyReplica, one
+//   per region, each with its own handler) deployed in parallel, as a pipeline deploys
+//   independent stacks. Only the replica deployment is timed.
+// Started by bench/run.js with child_process.fork; results via IPC.
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const { randomBytes } = require('crypto');
+const { setTimeout: sleep } = require('timers/promises');
+const { App, Stack } = require('aws-cdk-lib');
+const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
+const { now, summary, REGION, ACCOUNT } = require('./util');
+const wrappingPool = require('./wrapping-pool');
+
+const REPLICA_REGIONS = ['us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1', 'sa-east-1', 'ca-central-1', 'eu-west-2', 'ap-south-1', 'us-east-2'];
+
+function delayingProxy(upstream, delay) {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      await sleep(delay.ms);
+      const body = Buffer.concat(chunks);
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, agent, headers: { ...req.headers, host: target.host, 'content-length': body.length } }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(body);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
+}
+
+function synth(build) {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-bench-scale-'));
+  const app = new App({ outdir });
+  build(app);
+  app.synth();
+  return outdir;
+}
+
+/** First KMS import call to last, from the emulator's own records. */
+function importSpan(calls) {
+  const imports = calls.filter((c) => c.operation === 'GetParametersForImport' || c.operation === 'ImportKeyMaterial');
+  if (!imports.length) return NaN;
+  return Math.max(...imports.map((c) => c.endedAt)) - Math.min(...imports.map((c) => c.startedAt));
+}
+
+async function run(plan) {
+  wrappingPool.install(plan.pairs);
+  const { ExternalKey, ExternalKeyReplica, KeyMaterial } = require('../lib');
+  const { LocalCloud } = require('../testing/harness');
+  const cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT });
+  const dirs = [];
+  const delay = { ms: 0 };
+  const proxy = await delayingProxy(cloud.secretsEndpoint, delay);
+  const lambdaEnv = { AWS_ENDPOINT_URL_SECRETS_MANAGER: proxy.url };
+  const newSecret = (name) => cloud.createSecret(`${name}-${randomBytes(4).toString('hex')}`, { secretString: randomBytes(32).toString('base64') });
+  try {
+    cloud.kms.setLatency(plan.latencyMs);
+    delay.ms = plan.latencyMs;
+
+    const keys = [];
+    for (const n of plan.keyCounts) {
+      const arns = await Promise.all(Array.from({ length: n }, (_, i) => newSecret(`scale/${n}/${i}`)));
+      const name = `ScaleKeys${n}`;
+      const outdir = synth((app) => {
+        const stack = new Stack(app, name, { env: { account: ACCOUNT, region: REGION } });
+        arns.forEach((arn, i) => new ExternalKey(stack, `Key${i}`, { material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, `Material${i}`, arn)) }));
+      });
+      dirs.push(outdir);
+      cloud.kms.clearCalls();
+      const t0 = now();
+      const stack = await cloud.deploy(outdir, name, { concurrency: n, lambdaEnv });
+      const wallMs = now() - t0;
+      const imports = stack.invocations.filter((inv) => inv.event.ResourceType === 'Custom::KmsKeyMaterialImport');
+      if (imports.length !== n || imports.some((inv) => inv.answers[0]?.Status !== 'SUCCESS')) throw new Error(`${name}: ${imports.length} imports, not all SUCCESS`);
+      keys.push({
+        n, deployMs: Math.round(wallMs), importSpanMs: Math.round(importSpan(cloud.kms.calls)),
+        invocationMs: summary(imports.map((inv) => inv.durationMs), 0),
+        kmsCallsPerKey: Number((cloud.kms.calls.filter((c) => c.operation !== 'CreateKey' && c.operation !== 'CreateAlias').length / n).toFixed(2)),
+      });
+    }
+
+    const regions = [];
+    for (const r of plan.regionCounts) {
+      const secretArn = await newSecret(`replica/${r}`);
+      const primaryName = `ScalePrimary${r}`;
+      const primaryDir = synth((app) => {
+        const stack = new Stack(app, primaryName, { env: { account: ACCOUNT, region: REGION } });
+        new ExternalKey(stack, 'Key', { multiRegion: true, material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'Material', secretArn)) });
+      });
+      dirs.push(primaryDir);
+      const t0 = now();
+      const primary = await cloud.deploy(primaryDir, primaryName, { lambdaEnv });
+      const primaryMs = now() - t0;
+      const primaryArn = primary.resources[primary.logicalIdsOfType('AWS::KMS::Key')[0]].attributes.Arn;
+      const names = REPLICA_REGIONS.slice(0, r).map((region) => `ScaleReplica${r}${region.replace(/-/g, '')}`);
+      const replicaDir = synth((app) => {
+        REPLICA_REGIONS.slice(0, r).forEach((region, i) => {
+          const stack = new Stack(app, names[i], { env: { account: ACCOUNT, region } });
+          new ExternalKeyReplica(stack, 'Replica', {
+            primaryKeyArn: primaryArn,
+            material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'Material', secretArn)),
+          });
+        });
+      });
+      dirs.push(replicaDir);
+      cloud.kms.clearCalls();
+      const t1 = now();
+      const stacks = await Promise.all(names.map((name) => cloud.deploy(replicaDir, name, { lambdaEnv })));
+      const replicasMs = now() - t1;
+      const imports = stacks.flatMap((s) => s.invocations.filter((inv) => inv.event.ResourceType === 'Custom::KmsKeyMaterialImport'));
+      if (imports.length !== r || imports.some((inv) => inv.answers[0]?.Status !== 'SUCCESS')) throw new Error(`replicas ${r}: ${imports.length} imports, not all SUCCESS`);
+      // The replicas really hold the primary's material.
+      const primaryMaterial = cloud.kms.inspectKey(primaryArn)?.materials[0]?.sha256;
+      const same = stacks.every((s) => cloud.kms.inspectKey(s.resources[s.logicalIdsOfType('AWS::KMS::ReplicaKey')[0]].attributes.Arn)?.materials.some((m) => m.sha256 === primaryMaterial && m.importState === 'IMPORTED'));
+      if (!same) throw new Error(`replicas ${r}: a replica does not hold the primary's material`);
+      regions.push({
+        regions: r, primaryDeployMs: Math.round(primaryMs), replicasDeployMs: Math.round(replicasMs),
+        importSpanMs: Math.round(importSpan(cloud.kms.calls)), invocationMs: summary(imports.map((inv) => inv.durationMs), 0),
+      });
+    }
+    return { latencyMs: plan.latencyMs, keys, regions };
+  } finally {
+    proxy.server.closeAllConnections?.();
+    proxy.server.close();
+    await cloud.stop();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+process.on('message', (msg) => {
+  if (msg.type !== 'run') return;
+  run(msg.plan).then(
+    (result) => process.send({ type: 'result', result }, () => process.exit(0)),
+    (e) => process.send({ type: 'error', error: String(e?.stack ?? e) }, () => process.exit(1)),
+  );
+});

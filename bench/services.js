@@ -1,0 +1,168 @@
+'use strict';
+// The local AWS of the benchmark, in its own process so that none of its CPU is counted as the
+// handler's: the KMS emulator, moto's Secrets Manager (a python child), a ResponseURL server, and
+// one recording proxy in front of each service. The handler is pointed at the proxies through the
+// standard AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL_SECRETS_MANAGER variables, so every AWS call it
+// makes, to either service, is seen and timed in one place. The proxies also inject latency for
+// Secrets Manager (the emulator's own setLatency does it for KMS).
+//
+// Started with child_process.fork by bench/run.js; it answers {type:'start'} with {type:'ready'}
+// and is driven over a small JSON control endpoint (bench/util.js control()).
+const http = require('http');
+const { setTimeout: sleep } = require('timers/promises');
+const { KMSClient, CreateKeyCommand } = require('@aws-sdk/client-kms');
+const { SecretsManagerClient, CreateSecretCommand } = require('@aws-sdk/client-secrets-manager');
+const { now, CREDENTIALS, ACCOUNT, REGION } = require('./util');
+const wrappingPool = require('./wrapping-pool');
+
+let emulator;
+let moto;
+let responses;
+const servers = [];
+/** Every AWS call that went through a proxy since the last clear. */
+let calls = [];
+const delayMs = { kms: 0, secretsmanager: 0 };
+
+function startProxy(service, upstream) {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const server = http.createServer((req, res) => {
+    const start = now();
+    const target0 = String(req.headers['x-amz-target'] ?? '');
+    const operation = target0.includes('.') ? target0.slice(target0.indexOf('.') + 1) : `${req.method} ${req.url}`;
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      if (service === 'secretsmanager' && delayMs.secretsmanager > 0) await sleep(delayMs.secretsmanager);
+      const body = Buffer.concat(chunks);
+      const up = http.request({
+        host: target.hostname, port: target.port, method: req.method, path: req.url, agent,
+        headers: { ...req.headers, host: target.host, 'content-length': body.length },
+      }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+        res.on('finish', () => calls.push({ service, operation, start, end: now(), status: upRes.statusCode }));
+      });
+      up.on('error', (e) => {
+        calls.push({ service, operation, start, end: now(), status: 0, error: e.message });
+        res.destroy();
+      });
+      up.end(body);
+    });
+  });
+  return listen(server);
+}
+
+function listen(server) {
+  servers.push(server);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`));
+  });
+}
+
+const clients = {};
+function kms(region) {
+  return (clients[`kms:${region}`] ??= new KMSClient({ region, endpoint: emulator.endpoint, credentials: CREDENTIALS }));
+}
+function secrets(region) {
+  return (clients[`sm:${region}`] ??= new SecretsManagerClient({ region, endpoint: moto.endpoint, credentials: CREDENTIALS }));
+}
+
+const commands = {
+  async setup({ keys = [], secrets: wanted = [] }) {
+    const keyArns = await Promise.all(keys.map(async (k) => {
+      const out = await kms(k.region ?? REGION).send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec: k.keySpec, KeyUsage: k.keyUsage, MultiRegion: Boolean(k.multiRegion) }));
+      return out.KeyMetadata.Arn;
+    }));
+    const secretArns = await Promise.all(wanted.map(async (s) => {
+      const out = await secrets(s.region ?? REGION).send(new CreateSecretCommand({
+        Name: s.name,
+        SecretString: s.secretString,
+        SecretBinary: s.secretBinaryB64 ? Buffer.from(s.secretBinaryB64, 'base64') : undefined,
+      }));
+      return out.ARN;
+    }));
+    return { keyArns, secretArns };
+  },
+  latency({ kms: kmsMs = 0, secretsmanager = 0 }) {
+    emulator.setLatency(kmsMs);
+    delayMs.kms = kmsMs;
+    delayMs.secretsmanager = secretsmanager;
+    return { ok: true };
+  },
+  clear() {
+    calls = [];
+    emulator.clearCalls();
+    return { ok: true };
+  },
+  /** The calls seen by the proxies, and how many the emulator itself recorded (a cross-check). */
+  calls({ clear = false }) {
+    const out = { calls, emulatorCalls: emulator.calls.map((c) => c.operation) };
+    if (clear) commands.clear();
+    return out;
+  },
+  responseUrls({ count = 1 }) {
+    return { urls: Array.from({ length: count }, () => responses.newUrl()) };
+  },
+  answers({ urls }) {
+    return { answers: urls.map((u) => responses.answersFor(u)) };
+  },
+  inspect({ keyArn }) {
+    return { key: emulator.inspectKey(keyArn) ?? null };
+  },
+};
+
+async function controlServer() {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', async () => {
+      try {
+        const { cmd, ...args } = JSON.parse(body || '{}');
+        if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
+        const result = await commands[cmd](args);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+      } catch (e) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(e?.stack ?? e) }));
+      }
+    });
+  });
+  return listen(server);
+}
+
+async function start(pairs) {
+  wrappingPool.install(pairs);
+  const { KmsEmulator } = require('../testing/emulator');
+  const { MotoServer } = require('../testing/harness');
+  const { ResponseServer } = require('../testing/harness/response-server');
+  [emulator, moto, responses] = await Promise.all([
+    KmsEmulator.start({ region: REGION, accountId: ACCOUNT }),
+    MotoServer.start(ACCOUNT),
+    ResponseServer.start(),
+  ]);
+  const [kmsProxy, smProxy, control] = await Promise.all([startProxy('kms', emulator.endpoint), startProxy('secretsmanager', moto.endpoint), controlServer()]);
+  return { kms: kmsProxy, secretsmanager: smProxy, kmsDirect: emulator.endpoint, secretsmanagerDirect: moto.endpoint, control };
+}
+
+async function stop() {
+  for (const c of Object.values(clients)) c.destroy();
+  for (const s of servers) { s.closeAllConnections?.(); s.close(); }
+  await Promise.allSettled([emulator?.stop(), moto?.stop(), responses?.stop()]);
+}
+
+process.on('message', async (msg) => {
+  try {
+    if (msg.type === 'start') process.send({ type: 'ready', endpoints: await start(msg.pairs) });
+    if (msg.type === 'stop') {
+      await stop();
+      process.send({ type: 'stopped' }, () => process.exit(0));
+    }
+  } catch (e) {
+    process.send({ type: 'error', error: String(e?.stack ?? e) });
+    await stop().catch(() => undefined);
+    process.exit(1);
+  }
+});
+// If the orchestrator dies, do not leave moto running.
+process.on('disconnect', () => { stop().finally(() => process.exit(0)); });

@@ -1,0 +1,128 @@
+'use strict';
+// Helpers shared by the benchmark's processes (see bench/run.js for the overall design).
+const http = require('http');
+const crypto = require('crypto');
+
+const REGION = 'us-east-1';
+const ACCOUNT = '111122223333';
+const CREDENTIALS = { accessKeyId: 'AKIALOCALTEST000000', secretAccessKey: 'local-secret-access-key' };
+const HANDLER_FILE = require('path').join(__dirname, '..', 'assets', 'import-handler', 'index.js');
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable across processes of this machine. */
+const now = () => performance.timeOrigin + performance.now();
+
+function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+function quantile(values, q) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  return v[Math.min(v.length - 1, Math.max(0, Math.round(q * (v.length - 1))))];
+}
+
+/** median and spread of a sample, rounded for the report. */
+function summary(values, digits = 2) {
+  const r = (x) => Number(x.toFixed(digits));
+  return { median: r(median(values)), p10: r(quantile(values, 0.1)), p90: r(quantile(values, 0.9)), n: values.length };
+}
+
+/**
+ * The number of sequential round trips: the length of the longest chain of calls in which each
+ * call starts after the previous one has ended (calls that overlap were in flight together).
+ */
+function longestChain(calls) {
+  const s = [...calls].sort((a, b) => a.start - b.start);
+  const len = [];
+  let best = 0;
+  for (let i = 0; i < s.length; i++) {
+    len[i] = 1;
+    for (let j = 0; j < i; j++) if (s[j].end <= s[i].start && len[j] + 1 > len[i]) len[i] = len[j] + 1;
+    best = Math.max(best, len[i]);
+  }
+  return best;
+}
+
+/** The calls of the longest chain as "A ‖ B → C": calls that overlap share a step. */
+function callShape(calls) {
+  const s = [...calls].sort((a, b) => a.start - b.start);
+  const steps = [];
+  for (const c of s) {
+    const last = steps[steps.length - 1];
+    if (last && c.start < Math.max(...last.map((x) => x.end))) last.push(c);
+    else steps.push([c]);
+  }
+  return steps.map((step) => step.map((c) => c.operation).join(' ‖ ')).join(' → ');
+}
+
+/** A JSON POST to the bench services' control endpoint (see bench/services.js). */
+function control(url, cmd, args = {}) {
+  const body = JSON.stringify({ cmd, ...args });
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { data += d; });
+      res.on('end', () => {
+        let parsed;
+        try { parsed = JSON.parse(data); } catch { return reject(new Error(`control ${cmd}: HTTP ${res.statusCode} ${data.slice(0, 200)}`)); }
+        if (res.statusCode !== 200) return reject(new Error(`control ${cmd}: ${parsed.error}`));
+        resolve(parsed);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A CloudFormation Create event for the import custom resource, as CloudFormation sends it. */
+function importEvent({ keyArn, keySpec, keyUsage, algorithm, wrappingKeySpec = 'RSA_4096', secretArn, encoding, responseUrl, requestType = 'Create', replica }) {
+  const props = {
+    ServiceToken: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:bench-import-handler`,
+    KeyArn: keyArn,
+    KeySpec: keySpec,
+    KeyUsage: keyUsage,
+    WrappingAlgorithm: algorithm,
+    WrappingKeySpec: wrappingKeySpec,
+    Material: { Type: 'SecretsManager', SecretArn: secretArn, Encoding: encoding },
+    Expiration: { Model: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+    ...(replica ? { Replica: 'true' } : {}),
+  };
+  return {
+    RequestType: requestType,
+    ServiceToken: props.ServiceToken,
+    ResponseURL: responseUrl,
+    StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Bench/${crypto.randomUUID()}`,
+    RequestId: crypto.randomUUID(),
+    LogicalResourceId: 'BenchKeyImport',
+    ResourceType: 'Custom::KmsKeyMaterialImport',
+    ResourceProperties: props,
+    ...(requestType === 'Create' ? {} : { PhysicalResourceId: keyArn, OldResourceProperties: props }),
+  };
+}
+
+/** The environment of the handler: what Lambda sets, and the standard endpoint variables. */
+function lambdaEnv(endpoints, region = REGION) {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_KMS: endpoints.kms,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsmanager,
+  };
+}
+
+/** Reads everything a child prints, keeping the tail for error messages. */
+function tail(stream, max = 8000) {
+  const box = { text: '' };
+  stream?.setEncoding('utf8');
+  stream?.on('data', (d) => { box.text = (box.text + d).slice(-max); });
+  return box;
+}
+
+module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, now, median, quantile, summary, longestChain, callShape, control, importEvent, lambdaEnv, tail };

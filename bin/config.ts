@@ -1,0 +1,48 @@
+import * as fs from 'fs';
+import { Construct } from 'constructs';
+
+/**
+ * What the example app provisions: one key per account and region (or one multi-Region key per
+ * account, with replicas), all with the same material, shared with the same partners. Read from
+ * the `byok` context key (cdk.json) or from the JSON file named by `-c byokConfig=path`.
+ */
+export interface ByokConfig {
+  /** The partners' 12-digit AWS account ids. */
+  readonly partnerAccountIds: string[];
+  /** Alias of every key, e.g. alias/bluescape-workspace. */
+  readonly alias: string;
+  /** Full ARN of the material secret, read from every region/account (cross-region, cross-account by resource policy). */
+  readonly secretArn?: string;
+  /** Or: the name of a secret present in every target region (e.g. a replicated secret). */
+  readonly secretName?: string;
+  /** Target accounts. Default: the CLI's account. */
+  readonly accounts?: string[];
+  /** Target regions; with multiRegion the first is the primary. Default: the CLI's region. */
+  readonly regions?: string[];
+  /** One multi-Region key per account (primary in regions[0], replicas elsewhere) instead of independent keys. */
+  readonly multiRegion?: boolean;
+  /** Days until the imported material expires. Default: never. */
+  readonly expirationDays?: number;
+}
+
+/** The legacy single-key context keys of issue 3 still work: partnerAccountId, secretArn/secretName, alias, account, region. */
+export function loadConfig(scope: Construct): ByokConfig {
+  const ctx = (name: string) => scope.node.tryGetContext(name) || undefined;
+  const file = ctx('byokConfig');
+  const fromContext = ctx('byok');
+  const raw: Partial<ByokConfig> = file
+    ? JSON.parse(fs.readFileSync(file, 'utf8'))
+    : typeof fromContext === 'string' ? JSON.parse(fromContext) : fromContext ?? {};
+  const account = ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const region = ctx('region') ?? process.env.CDK_DEFAULT_REGION;
+  return {
+    partnerAccountIds: raw.partnerAccountIds ?? [ctx('partnerAccountId') ?? '123456789012'],
+    alias: raw.alias ?? ctx('alias') ?? 'alias/partner-byok',
+    secretArn: raw.secretArn ?? ctx('secretArn'),
+    secretName: raw.secretName ?? ctx('secretName'),
+    accounts: raw.accounts ?? (account ? [account] : undefined),
+    regions: raw.regions ?? (region ? [region] : undefined),
+    multiRegion: raw.multiRegion ?? false,
+    expirationDays: raw.expirationDays,
+  };
+}
