@@ -1,0 +1,367 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run bench` (after `npm run build`): the performance of cdk-kms-byok, each figure measured
+// in this one run beside its comparison, printed as tables and written to bench/results.json.
+//
+// Processes (so that what is timed is only what is meant):
+//   run.js       this orchestrator; prints and writes the results
+//   services.js  KMS emulator + moto (Secrets Manager) + ResponseURL server + recording proxies
+//   probe.js     the bundled handler in-process: CPU, AWS calls, round trips, latency
+//   cold.js      a fresh process per cold start: require time, first invocation
+//   manual-flow.sh  the AWS CLI + openssl procedure against the same emulator
+//   synth.js     synth time of N ExternalKeys vs N kms.Key
+//   scale.js     LocalCloud deployments: N keys at once, R replica regions in parallel
+// Everything listens on 127.0.0.1 only; every loop is bounded in count and every child in time.
+const { fork, spawn } = require('child_process');
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const zlib = require('zlib');
+const { now, median, summary, control, importEvent, lambdaEnv, longestChain, callShape, tail } = require('./util');
+const { generatePairs } = require('./wrapping-pool');
+const { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS } = require('../lib/private/import-rules');
+
+const ROOT = path.join(__dirname, '..');
+const ASSET_DIR = path.join(ROOT, 'assets', 'import-handler');
+const RESULTS_FILE = path.join(__dirname, 'results.json');
+const QUICK = process.env.BENCH_QUICK === '1';
+
+const PLAN = {
+  specs: ['SYMMETRIC_DEFAULT', 'HMAC_512', 'RSA_4096', 'ECC_NIST_P521'],
+  algorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256'],
+  reps: QUICK ? 5 : 15,
+  warmup: 2,
+  latencyMs: 50,
+  latencyReps: QUICK ? 2 : 5,
+  coldStarts: QUICK ? 3 : 11,
+  manualRuns: QUICK ? 1 : 3,
+  synthSizes: [1, 10, 100],
+  synthReps: QUICK ? { 1: 1, 10: 1, 100: 1 } : { 1: 5, 10: 5, 100: 3 },
+  keyCounts: [1, 10, 50],
+  regionCounts: [1, 3, 10],
+};
+/** Time limits per stage (ms): a stage over its limit is stopped and the bench fails. */
+const LIMITS = { services: 60_000, probe: 90_000, cold: 5_000, manual: 60_000, synth: 120_000, scale: 150_000 };
+const GOALS = { roundTrips: 2, apiCalls: 4, handlerCpuMs: 5, coldRequireMs: 100, synthRatio: 1.5, regionFlatness: 1.5 };
+
+const log = (...args) => process.stderr.write(`[bench ${((now() - T0) / 1000).toFixed(1)}s] ${args.join(' ')}\n`);
+const T0 = now();
+
+/** Forks one of the bench's workers, sends it a plan, and waits (bounded) for its result. */
+function runWorker(file, plan, { env, timeoutMs }) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, file), [], { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const out = tail(child.stdout);
+    const err = tail(child.stderr);
+    let settled = false;
+    const finish = (fn, value) => { if (!settled) { settled = true; clearTimeout(timer); fn(value); } };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(reject, new Error(`${file} did not finish within ${timeoutMs / 1000} s; stderr: ${err.text.slice(-2000)}`));
+    }, timeoutMs);
+    child.on('message', (msg) => {
+      if (msg.type === 'result') finish(resolve, msg.result);
+      if (msg.type === 'error') finish(reject, new Error(`${file}: ${msg.error}`));
+    });
+    child.on('exit', (code) => finish(reject, new Error(`${file} exited with code ${code}; stderr: ${err.text.slice(-2000)} stdout: ${out.text.slice(-1000)}`)));
+    child.send({ type: 'run', plan });
+  });
+}
+
+async function startServices(pairs) {
+  const child = fork(path.join(__dirname, 'services.js'), [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const err = tail(child.stderr);
+  tail(child.stdout);
+  const endpoints = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`services did not start within ${LIMITS.services / 1000} s: ${err.text}`)); }, LIMITS.services);
+    child.on('message', (msg) => {
+      if (msg.type === 'ready') { clearTimeout(timer); resolve(msg.endpoints); }
+      if (msg.type === 'error') { clearTimeout(timer); reject(new Error(`services: ${msg.error}`)); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`services exited with code ${code}: ${err.text}`)); });
+    child.send({ type: 'start', pairs });
+  });
+  child.removeAllListeners('exit');
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 10_000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.send({ type: 'stop' });
+  });
+  return { endpoints, stop, ctl: (cmd, args) => control(endpoints.control, cmd, args) };
+}
+
+/** Material for each benchmarked key spec, as a secret would hold it (the library's default encodings). */
+async function makeMaterials() {
+  const gen = require('util').promisify(crypto.generateKeyPair);
+  const [rsa, ec] = await Promise.all([gen('rsa', { modulusLength: 4096 }), gen('ec', { namedCurve: 'secp521r1' })]);
+  return {
+    SYMMETRIC_DEFAULT: { secretString: crypto.randomBytes(32).toString('base64'), encoding: 'BASE64' },
+    HMAC_512: { secretString: crypto.randomBytes(64).toString('base64'), encoding: 'BASE64' },
+    RSA_4096: { secretString: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }), encoding: 'PEM' },
+    ECC_NIST_P521: { secretString: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }), encoding: 'PEM' },
+  };
+}
+
+/** Bytes of the handler asset, raw and as a zip (deflate level 9 per file plus zip headers). */
+function bundleSize() {
+  const files = [];
+  (function walk(dir) {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else files.push(f);
+    }
+  })(ASSET_DIR);
+  const zipped = (f) => {
+    const data = fs.readFileSync(f);
+    const name = Buffer.byteLength(path.relative(ASSET_DIR, f));
+    return { raw: data.length, zip: zlib.deflateRawSync(data, { level: 9 }).length + 30 + 46 + 2 * name };
+  };
+  const all = files.map(zipped);
+  const index = zipped(path.join(ASSET_DIR, 'index.js'));
+  return {
+    files: files.length,
+    totalBytes: all.reduce((s, x) => s + x.raw, 0),
+    totalZipBytes: all.reduce((s, x) => s + x.zip, 0) + 22,
+    indexJsBytes: index.raw,
+    indexJsZipBytes: index.zip + 22,
+    nativeBytes: files.filter((f) => f.endsWith('.node')).reduce((s, f) => s + fs.statSync(f).size, 0),
+  };
+}
+
+function spawnTimed(cmd, args, { env, timeoutMs }) {
+  return new Promise((resolve, reject) => {
+    const t0 = now();
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = tail(child.stdout, 20_000);
+    const err = tail(child.stderr);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const wallMs = now() - t0;
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited with ${code ?? signal}: ${err.text.slice(-1500)}`));
+      resolve({ wallMs, stdout: out.text });
+    });
+  });
+}
+
+async function main() {
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))) },
+    plan: PLAN,
+    goals: GOALS,
+  };
+  results.bundle = bundleSize();
+
+  log('generating wrapping key pairs (emulator) and key material');
+  const [pairs, materials] = await Promise.all([generatePairs({ RSA_4096: 3, RSA_2048: 2 }), makeMaterials()]);
+
+  log('starting the KMS emulator, moto and the recording proxies');
+  const services = await startServices(pairs);
+  const { endpoints, ctl } = services;
+  try {
+    // One key and one secret per key spec; the cells (spec × wrapping algorithm) share them:
+    // importing the same material again into a key is allowed, and is what an update does.
+    const specs = PLAN.specs.map((keySpec) => ({ keySpec, keyUsage: IMPORTABLE_KEY_SPECS[keySpec].usages[0], kind: IMPORTABLE_KEY_SPECS[keySpec].kind }));
+    const runId = crypto.randomBytes(4).toString('hex');
+    const { keyArns, secretArns } = await ctl('setup', {
+      keys: specs.map((s) => ({ keySpec: s.keySpec, keyUsage: s.keyUsage })),
+      secrets: specs.map((s) => ({ name: `bench/${runId}/${s.keySpec}`, secretString: materials[s.keySpec].secretString })),
+    });
+    const cells = [];
+    const defaultCells = [];
+    specs.forEach((s, i) => {
+      for (const algorithm of PLAN.algorithms) {
+        if (checkImportCombination({ keySpec: s.keySpec, keyUsage: s.keyUsage, wrappingAlgorithm: algorithm, wrappingKeySpec: 'RSA_4096', partition: 'aws' })) continue;
+        if (algorithm === defaultWrapping(s.kind).wrappingAlgorithm) defaultCells.push(cells.length);
+        cells.push({ keySpec: s.keySpec, keyUsage: s.keyUsage, algorithm, keyArn: keyArns[i], secretArn: secretArns[i], ...materials[s.keySpec] });
+      }
+    });
+    const wrappingPublicKeyDerB64 = crypto.createPublicKey(pairs.RSA_4096[0]).export({ type: 'spki', format: 'der' }).toString('base64');
+
+    log(`handler in-process: ${cells.length} cells × ${PLAN.reps} imports, then ${PLAN.latencyMs} ms injected latency`);
+    results.handler = await runWorker('probe.js', {
+      control: endpoints.control, cells, defaultCells, reps: PLAN.reps, warmup: PLAN.warmup,
+      latencyMs: PLAN.latencyMs, latencyReps: PLAN.latencyReps, wrappingPublicKeyDerB64,
+    }, { env: { ...lambdaEnv(endpoints), NODE_ENV: 'production' }, timeoutMs: LIMITS.probe });
+
+    log(`cold starts: ${PLAN.coldStarts} fresh processes`);
+    const sym = cells[defaultCells[0]];
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-bench-'));
+    const cold = [];
+    try {
+      for (let i = 0; i < PLAN.coldStarts; i++) {
+        const { urls } = await ctl('responseUrls', { count: 2 });
+        const files = urls.map((responseUrl, j) => {
+          const f = path.join(tmp, `event-${i}-${j}.json`);
+          fs.writeFileSync(f, JSON.stringify(importEvent({ ...sym, responseUrl })));
+          return f;
+        });
+        const { wallMs, stdout } = await spawnTimed(process.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: lambdaEnv(endpoints), timeoutMs: LIMITS.cold });
+        const { answers } = await ctl('answers', { urls });
+        if (answers.some((a) => a.length !== 1 || a[0].Status !== 'SUCCESS')) throw new Error(`cold start ${i}: the handler did not answer SUCCESS: ${JSON.stringify(answers).slice(0, 300)}`);
+        cold.push({ processMs: wallMs, ...JSON.parse(stdout.trim().split('\n').pop()) });
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    results.cold = {
+      processes: cold.length,
+      bootMs: summary(cold.map((c) => c.bootMs), 1),
+      requireMs: summary(cold.map((c) => c.requireMs), 1),
+      requireCpuMs: summary(cold.map((c) => c.requireCpuMs), 1),
+      firstInvocationMs: summary(cold.map((c) => c.invocations[0].wallMs), 1),
+      firstInvocationCpuMs: summary(cold.map((c) => c.invocations[0].cpuMs), 1),
+      secondInvocationMs: summary(cold.map((c) => c.invocations[1].wallMs), 1),
+      secondInvocationCpuMs: summary(cold.map((c) => c.invocations[1].cpuMs), 1),
+      processMs: summary(cold.map((c) => c.processMs), 1),
+    };
+
+    log(`manual flow (AWS CLI + openssl): ${PLAN.manualRuns} runs`);
+    const manual = [];
+    for (let i = 0; i < PLAN.manualRuns; i++) {
+      await ctl('clear');
+      const { stdout } = await spawnTimed('bash', [path.join(__dirname, 'manual-flow.sh')], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME ?? os.tmpdir(), KMS_ENDPOINT: endpoints.kms },
+        timeoutMs: LIMITS.manual,
+      });
+      const { calls } = await ctl('calls', { clear: true });
+      const run = JSON.parse(stdout.trim().split('\n').pop());
+      if (run.keyState !== 'Enabled') throw new Error(`manual flow: the key is ${run.keyState}, not Enabled`);
+      // describe-key (the script's check, after the timing) is not part of the procedure.
+      const procedure = calls.filter((c) => c.operation !== 'DescribeKey');
+      manual.push({ ...run, calls: procedure.length, chain: longestChain(procedure), shape: callShape(procedure) });
+    }
+    const stepNames = Object.keys(manual[0].stepsMs);
+    results.manual = {
+      runs: manual.length,
+      totalMs: summary(manual.map((m) => m.totalMs), 0),
+      withoutCreateKeyMs: summary(manual.map((m) => m.totalMs - m.stepsMs['create-key']), 0),
+      stepsMs: Object.fromEntries(stepNames.map((s) => [s, median(manual.map((m) => m.stepsMs[s]))])),
+      cpuMs: summary(manual.map((m) => m.childCpuSeconds * 1000), 0),
+      calls: manual[0].calls, chain: manual[0].chain, shape: manual[0].shape,
+    };
+  } finally {
+    await services.stop();
+  }
+
+  log(`synth: N = ${PLAN.synthSizes.join(', ')} ExternalKeys vs kms.Key`);
+  results.synth = await runWorker('synth.js', { sizes: PLAN.synthSizes, reps: PLAN.synthReps }, { timeoutMs: LIMITS.synth });
+
+  log(`scale through the harness: ${PLAN.keyCounts.join(', ')} keys; ${PLAN.regionCounts.join(', ')} replica regions; ${PLAN.latencyMs} ms per AWS call`);
+  results.scale = await runWorker('scale.js', { pairs, latencyMs: PLAN.latencyMs, keyCounts: PLAN.keyCounts, regionCounts: PLAN.regionCounts }, { timeoutMs: LIMITS.scale });
+
+  results.totalSeconds = Number(((now() - T0) / 1000).toFixed(1));
+  results.machine.loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
+  results.goalCheck = checkGoals(results);
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(report(results));
+  log(`done in ${results.totalSeconds} s; results in ${path.relative(ROOT, RESULTS_FILE)}`);
+}
+
+function checkGoals(r) {
+  const creates = r.handler.perCell;
+  const worstCpu = creates.reduce((a, c) => (c.cpuMs.median > a.cpuMs.median ? c : a));
+  const chain = Math.max(...r.handler.latency.map((l) => l.chain));
+  const calls = Math.max(...creates.map((c) => c.calls), ...r.handler.latency.map((l) => l.calls));
+  const synth100 = r.synth.rows.find((x) => x.n === 100) ?? r.synth.rows.at(-1);
+  const regions = r.scale.regions;
+  const flat = regions.at(-1).replicasDeployMs / regions[0].replicasDeployMs;
+  const span = regions.at(-1).importSpanMs / regions[0].importSpanMs;
+  return [
+    { goal: `sequential round trips per import ≤ ${GOALS.roundTrips}`, measured: `${chain} (${r.handler.latency[0].shape})`, met: chain <= GOALS.roundTrips },
+    { goal: `AWS API calls per import ≤ ${GOALS.apiCalls}`, measured: `${calls}`, met: calls <= GOALS.apiCalls },
+    { goal: `handler CPU per import < ${GOALS.handlerCpuMs} ms, every key type`, measured: `max ${worstCpu.cpuMs.median} ms (${worstCpu.keySpec}/${worstCpu.algorithm}); min ${Math.min(...creates.map((c) => c.cpuMs.median))} ms`, met: worstCpu.cpuMs.median < GOALS.handlerCpuMs },
+    { goal: `cold require < ${GOALS.coldRequireMs} ms`, measured: `${r.cold.requireMs.median} ms`, met: r.cold.requireMs.median < GOALS.coldRequireMs },
+    { goal: `synth 100 ExternalKeys ≤ ${GOALS.synthRatio}× 100 kms.Key`, measured: `${synth100.ratio}× (${synth100.externalMs.median} vs ${synth100.plainMs.median} ms)`, met: synth100.ratio <= GOALS.synthRatio },
+    { goal: `flat wall time in regions (${regions.at(-1).regions} vs ${regions[0].regions} region: ≤ ${GOALS.regionFlatness}×)`, measured: `${flat.toFixed(2)}× deploy (${regions.at(-1).replicasDeployMs} vs ${regions[0].replicasDeployMs} ms); ${span.toFixed(2)}× KMS import span`, met: flat <= GOALS.regionFlatness },
+  ];
+}
+
+function table(headers, rows) {
+  const lines = [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return `${lines.join('\n')}\n`;
+}
+
+const kb = (b) => `${(b / 1024).toFixed(0)} KiB`;
+
+function report(r) {
+  const h = r.handler;
+  const out = [];
+  out.push(`\ncdk-kms-byok benchmark — ${r.date}, ${r.machine.cpus} × ${r.machine.model}, node ${r.machine.node}, load ${r.machine.loadAverageAtStart.join('/')}; medians (p10–p90) of n runs\n`);
+
+  out.push('\n## Per import, in the handler (bundled handler in-process; emulator + moto in another process)\n\n');
+  const algos = PLAN.algorithms;
+  const cellFor = (spec, a) => h.perCell.find((c) => c.keySpec === spec && c.algorithm === a);
+  const cryptoFor = (spec, a) => h.crypto.find((c) => c.keySpec === spec && c.algorithm === a);
+  out.push(`Handler CPU per Create (ms, median of ${PLAN.reps}; in brackets: of which material check + wrap), RSA_4096 wrapping key:\n\n`);
+  out.push(table(['key spec', ...algos], PLAN.specs.map((spec) => [spec, ...algos.map((a) => {
+    const c = cellFor(spec, a);
+    return c ? `${c.cpuMs.median} (${cryptoFor(spec, a).cpuMs.toFixed(2)})` : '—';
+  })])));
+  out.push('\n');
+  const sym = h.latency[0];
+  out.push(table(['figure', 'measured', 'comparison'], [
+    ['AWS API calls per Create', `${h.perCell[0].calls} (KMS ${h.perCell[0].kmsCalls}, emulator saw ${h.perCell[0].emulatorCalls}; + Secrets Manager ${h.perCell[0].calls - h.perCell[0].kmsCalls})`, `goal ≤ ${GOALS.apiCalls}; every cell: ${[...new Set(h.perCell.map((c) => c.calls))].join(', ')}`],
+    ['sequential round trips per Create', `${sym.chain}: ${sym.shape}`, `floor 2 (GetParametersForImport ‖ fetch material → ImportKeyMaterial)`],
+    [`wall per Create, ${PLAN.latencyMs} ms per AWS call`, h.latency.map((l) => `${l.keySpec} ${l.wallMs.median} ms`).join('; '), `3 calls one after another ≥ ${3 * PLAN.latencyMs} ms; 2 round trips ≥ ${2 * PLAN.latencyMs} ms`],
+    ['wall per Create, no injected latency', `${h.perCell[0].wallMs.median} ms (${h.perCell[0].keySpec}/${h.perCell[0].algorithm})`, 'local emulator and moto answer in ~1–10 ms'],
+    ['Update with nothing changed', `${h.otherTypes.Update.calls} call (${h.otherTypes.Update.shape}), ${h.otherTypes.Update.cpuMs.median} ms CPU`, 'no re-import'],
+    ['Delete (material kept)', `${h.otherTypes.Delete.calls} calls, ${h.otherTypes.Delete.cpuMs.median} ms CPU`, ''],
+    ['first invocation in a warm process', `${h.first.wallMs} ms wall, ${h.first.cpuMs} ms CPU`, `later ones: ${h.perCell[0].cpuMs.median} ms CPU`],
+  ]));
+
+  out.push('\n## Cold start\n\n');
+  const b = r.bundle;
+  const c = r.cold;
+  out.push(table(['figure', 'measured', 'comparison'], [
+    ['handler asset', `${b.files} files, ${kb(b.totalBytes)} raw, ${kb(b.totalZipBytes)} zipped`, `of which native PKCS#11 binaries ${kb(b.nativeBytes)}`],
+    ['index.js (handler + AWS SDK, minified)', `${kb(b.indexJsBytes)} raw, ${kb(b.indexJsZipBytes)} zipped`, ''],
+    [`require of the bundle, fresh process (n=${c.processes})`, `${c.requireMs.median} ms (${c.requireMs.p10}–${c.requireMs.p90}), ${c.requireCpuMs.median} ms CPU`, `goal < ${GOALS.coldRequireMs} ms; node itself boots in ${c.bootMs.median} ms`],
+    ['first invocation', `${c.firstInvocationMs.median} ms wall, ${c.firstInvocationCpuMs.median} ms CPU`, `second: ${c.secondInvocationMs.median} ms wall, ${c.secondInvocationCpuMs.median} ms CPU`],
+    ['whole cold process (spawn → exit, 2 imports)', `${c.processMs.median} ms`, ''],
+  ]));
+
+  out.push('\n## Synth (construct + app.synth(), one stack)\n\n');
+  out.push(table(['N', 'ExternalKey ms', 'kms.Key ms', 'ratio', 'template bytes (ext / plain)', 'resources (ext / plain)', 'Lambdas'], r.synth.rows.map((x) => [
+    x.n, `${x.externalMs.median} (${x.externalMs.p10}–${x.externalMs.p90})`, `${x.plainMs.median}`, `${x.ratio}×`,
+    `${x.external.templateBytes} / ${x.plain.templateBytes}`, `${x.external.resources} / ${x.plain.resources}`, `${x.external.lambdas}`,
+  ])));
+  const rows = r.synth.rows;
+  if (rows.length > 1) {
+    const per = (k) => ((rows.at(-1)[k].median - rows[0][k].median) / (rows.at(-1).n - rows[0].n)).toFixed(1);
+    out.push(`\nMarginal cost per key: ExternalKey ${per('externalMs')} ms, kms.Key ${per('plainMs')} ms; per-key resources of ExternalKey: ${JSON.stringify(rows.at(-1).external.byType)}\n`);
+  }
+
+  const s = r.scale;
+  out.push(`\n## Scale through the harness (${s.latencyMs} ms per AWS call; every invocation a fresh Node process on this ${r.machine.cpus}-core machine)\n\n`);
+  out.push(table(['keys in one stack', 'deploy wall ms', 'KMS import span ms', 'per invocation ms', 'handler KMS calls per key'], s.keys.map((k) => [k.n, k.deployMs, k.importSpanMs, `${k.invocationMs.median} (${k.invocationMs.p10}–${k.invocationMs.p90})`, k.kmsCallsPerKey])));
+  out.push('\n');
+  out.push(table(['replica regions', 'replica stacks deploy wall ms', 'KMS import span ms', 'per invocation ms', 'primary stack ms'], s.regions.map((x) => [x.regions, x.replicasDeployMs, x.importSpanMs, `${x.invocationMs.median} (${x.invocationMs.p10}–${x.invocationMs.p90})`, x.primaryDeployMs])));
+
+  const m = r.manual;
+  out.push('\n## Versus the manual flow (bench/manual-flow.sh: AWS CLI + openssl, same emulator, SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_256/RSA_4096, no injected latency)\n\n');
+  const symCell = h.perCell.find((x) => x.keySpec === 'SYMMETRIC_DEFAULT' && x.algorithm === 'RSAES_OAEP_SHA_256');
+  out.push(table(['', 'manual flow', 'cdk-kms-byok handler'], [
+    ['wall, key creation to imported', `${m.totalMs.median} ms`, `harness deploy of 1 key (CreateKey + cold handler, ${s.latencyMs} ms/call): ${s.keys[0].deployMs} ms`],
+    ['wall, import only', `${m.withoutCreateKeyMs.median} ms`, `cold process ${c.processMs.median} ms (2 imports); warm import ${symCell.wallMs.median} ms`],
+    ['CPU', `${m.cpuMs.median} ms (all processes)`, `warm ${symCell.cpuMs.median} ms; cold: ${c.requireCpuMs.median} require + ${c.firstInvocationCpuMs.median} first invocation`],
+    ['AWS API calls (sequential)', `${m.calls} (${m.chain}): ${m.shape}`, `${h.perCell[0].calls} (${sym.chain}): ${sym.shape}`],
+    ['steps (ms)', Object.entries(m.stepsMs).map(([k, v]) => `${k} ${v}`).join(', '), ''],
+  ]));
+
+  out.push('\n## Goals (issue 9)\n\n');
+  out.push(table(['goal', 'measured', 'met'], r.goalCheck.map((g) => [g.goal, g.measured, g.met ? 'yes' : '**no**'])));
+  out.push(`\nTotal bench time ${r.totalSeconds} s; load average ${r.machine.loadAverageAtStart.join('/')} at start, ${r.machine.loadAverageAtEnd.join('/')} at end.\n`);
+  return out.join('');
+}
+
+main().catch((e) => {
+  log(`FAILED: ${e.stack ?? e}`);
+  process.exit(1);
+});

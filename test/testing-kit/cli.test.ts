@@ -1,0 +1,277 @@
+/**
+ * The standalone server, `cdk-kms-byok-emulator` (testing/cli.js), as a separate process: driven
+ * by the AWS CLI through the manual import recipe (openssl wraps the material) and by the SDK
+ * through every KMS operation the import handler (and CloudFormation, for replicas) calls. Needs
+ * `npm run build` (testing/cli.js), the AWS CLI and openssl.
+ */
+import { ChildProcess, execFile, spawn, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { promisify } from 'util';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteImportedKeyMaterialCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  ImportType,
+  KMSClient,
+  ReplicateKeyCommand,
+  RotateKeyOnDemandCommand,
+} from '@aws-sdk/client-kms';
+
+const run = promisify(execFile);
+const CLI = path.join(__dirname, '..', '..', 'testing', 'cli.js');
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly endpoint: string;
+  readonly port: number;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the CLI and resolves once it printed its `listening on` line. */
+function startServer(...args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no 'listening on' line within 15 s; stderr: ${stderr}`)); }, 15_000);
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, endpoint: m[1], port: Number(m[2]), stdout: () => stdout, stderr: () => stderr, exited });
+      }
+    });
+    void exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`the CLI exited with ${code} before listening; stderr: ${stderr}`)); });
+  });
+}
+
+async function stopServer(server: Server, signal: NodeJS.Signals) {
+  server.child.kill(signal);
+  return server.exited;
+}
+
+function kmsClient(endpoint: string, region: string): KMSClient {
+  return new KMSClient({ endpoint, region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'dummy' } });
+}
+
+/** RSAES_OAEP_SHA_256 with node's crypto, as the handler does (not the emulator's code). */
+function wrapOaepSha256(publicKeyDer: Uint8Array, material: Buffer): Buffer {
+  const key = crypto.createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' });
+  return crypto.publicEncrypt({ key, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+}
+
+const sha256 = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
+
+let server: Server;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startServer('--port', '0');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-cli-'));
+});
+afterAll(async () => {
+  if (server?.child.exitCode === null && server.child.signalCode === null) await stopServer(server, 'SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the AWS CLI against the standalone server', () => {
+  const file = (name: string) => path.join(dir, name);
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'dummy',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  };
+  const aws = async (...args: string[]) => {
+    const { stdout } = await run('aws', ['kms', ...args, '--endpoint-url', server.endpoint, '--region', 'eu-west-1', '--output', 'json'], { env });
+    return stdout.trim() ? JSON.parse(stdout) : {};
+  };
+  const openssl = (...args: string[]) => run('openssl', args);
+
+  test('runs the manual import: create-key, get-parameters-for-import, openssl rand and pkeyutl, import-key-material, describe-key', async () => {
+    const created = await aws('create-key', '--origin', 'EXTERNAL', '--description', 'manual import');
+    const keyId: string = created.KeyMetadata.KeyId;
+    expect(created.KeyMetadata).toMatchObject({ KeyState: 'PendingImport', Origin: 'EXTERNAL', Arn: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}` });
+
+    const params = await aws('get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSAES_OAEP_SHA_256', '--wrapping-key-spec', 'RSA_2048');
+    fs.writeFileSync(file('pub.der'), Buffer.from(params.PublicKey, 'base64'));
+    fs.writeFileSync(file('token.bin'), Buffer.from(params.ImportToken, 'base64'));
+    await openssl('rand', '-out', file('material.bin'), '32');
+    await openssl(
+      'pkeyutl', '-encrypt', '-pubin', '-inkey', file('pub.der'), '-keyform', 'DER',
+      '-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256', '-pkeyopt', 'rsa_mgf1_md:sha256',
+      '-in', file('material.bin'), '-out', file('wrapped.bin'),
+    );
+
+    const imported = await aws(
+      'import-key-material', '--key-id', keyId,
+      '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
+      '--import-token', `fileb://${file('token.bin')}`,
+      '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    );
+    expect(imported).toMatchObject({ KeyId: created.KeyMetadata.Arn, KeyMaterialId: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    const described = await aws('describe-key', '--key-id', keyId);
+    expect(described.KeyMetadata).toMatchObject({
+      KeyState: 'Enabled', Enabled: true, Origin: 'EXTERNAL',
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', CurrentKeyMaterialId: imported.KeyMaterialId,
+    });
+
+    // The key now encrypts with the material openssl made: the AWS CLI round-trips through it.
+    const encrypted = await aws('encrypt', '--key-id', keyId, '--plaintext', `fileb://${file('material.bin')}`);
+    fs.writeFileSync(file('ciphertext.bin'), Buffer.from(encrypted.CiphertextBlob, 'base64'));
+    const decrypted = await aws('decrypt', '--ciphertext-blob', `fileb://${file('ciphertext.bin')}`);
+    expect(Buffer.from(decrypted.Plaintext, 'base64').equals(fs.readFileSync(file('material.bin')))).toBe(true);
+
+    // A spent token reaches the CLI as KMS's error name.
+    await expect(aws(
+      'import-key-material', '--key-id', keyId,
+      '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
+      '--import-token', `fileb://${file('token.bin')}`,
+      '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    )).rejects.toMatchObject({ stderr: expect.stringContaining('InvalidImportTokenException') });
+  });
+});
+
+describe('the SDK against the standalone server, through the handler\'s operations', () => {
+  let primary: KMSClient;
+  let replicaRegion: KMSClient;
+  beforeAll(() => {
+    primary = kmsClient(server.endpoint, 'us-east-1');
+    replicaRegion = kmsClient(server.endpoint, 'eu-west-1');
+  });
+  afterAll(() => {
+    primary?.destroy();
+    replicaRegion?.destroy();
+  });
+
+  /** GetParametersForImport + ImportKeyMaterial, as the handler does them. */
+  async function importMaterial(kms: KMSClient, keyId: string, material: Buffer, importType?: ImportType) {
+    const params = await kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' }));
+    expect(crypto.createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(4096);
+    expect(params.ParametersValidTo!.getTime() - Date.now()).toBeGreaterThan(23.9 * 3600e3);
+    return kms.send(new ImportKeyMaterialCommand({
+      KeyId: keyId,
+      ImportToken: params.ImportToken,
+      EncryptedKeyMaterial: wrapOaepSha256(params.PublicKey!, material),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      ImportType: importType,
+    }));
+  }
+
+  test('GetParametersForImport, ImportKeyMaterial, DescribeKey, new material with RotateKeyOnDemand, DeleteImportedKeyMaterial', async () => {
+    const { KeyMetadata: created } = await primary.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }));
+    const keyArn = created!.Arn!;
+    const first = await importMaterial(primary, keyArn, crypto.randomBytes(32));
+    expect(first.KeyId).toBe(keyArn);
+    expect((await primary.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata).toMatchObject({ KeyState: 'Enabled', CurrentKeyMaterialId: first.KeyMaterialId });
+    const before = (await primary.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('before rotation') }))).CiphertextBlob;
+
+    // The handler's rotation: the new material waits as NEW_KEY_MATERIAL, RotateKeyOnDemand makes it current.
+    const second = await importMaterial(primary, keyArn, crypto.randomBytes(32), 'NEW_KEY_MATERIAL');
+    expect(second.KeyMaterialId).not.toBe(first.KeyMaterialId);
+    expect((await primary.send(new RotateKeyOnDemandCommand({ KeyId: keyArn }))).KeyId).toBe(keyArn);
+    expect((await primary.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.CurrentKeyMaterialId).toBe(second.KeyMaterialId);
+    const old = await primary.send(new DecryptCommand({ CiphertextBlob: before }));
+    expect({ text: Buffer.from(old.Plaintext!).toString(), keyMaterialId: old.KeyMaterialId }).toEqual({ text: 'before rotation', keyMaterialId: first.KeyMaterialId });
+
+    // The handler's crypto-shredding.
+    await primary.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyArn }));
+    expect((await primary.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyState).toBe('PendingImport');
+  });
+
+  test('ReplicateKey, and the replica takes its primary\'s material as EXISTING_KEY_MATERIAL', async () => {
+    const { KeyMetadata: created } = await primary.send(new CreateKeyCommand({ Origin: 'EXTERNAL', MultiRegion: true }));
+    const material = crypto.randomBytes(32);
+    const primaryImport = await importMaterial(primary, created!.KeyId!, material);
+    const { ReplicaKeyMetadata } = await primary.send(new ReplicateKeyCommand({ KeyId: created!.KeyId, ReplicaRegion: 'eu-west-1' }));
+    const replicaArn = `arn:aws:kms:eu-west-1:111122223333:key/${created!.KeyId}`;
+    expect(ReplicaKeyMetadata).toMatchObject({ Arn: replicaArn, Origin: 'EXTERNAL', MultiRegionConfiguration: { MultiRegionKeyType: 'REPLICA' } });
+    expect((await replicaRegion.send(new DescribeKeyCommand({ KeyId: replicaArn }))).KeyMetadata?.KeyState).toBe('PendingImport');
+
+    const replicaImport = await importMaterial(replicaRegion, replicaArn, material, 'EXISTING_KEY_MATERIAL');
+    expect(replicaImport.KeyMaterialId).toBe(primaryImport.KeyMaterialId);
+    expect((await replicaRegion.send(new DescribeKeyCommand({ KeyId: replicaArn }))).KeyMetadata?.KeyState).toBe('Enabled');
+    const blob = (await primary.send(new EncryptCommand({ KeyId: created!.Arn, Plaintext: Buffer.from('cross-region') }))).CiphertextBlob;
+    expect(Buffer.from((await replicaRegion.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('cross-region');
+  });
+
+  test('errors arrive as KMS\'s exceptions with their HTTP status', async () => {
+    const err = await primary.send(new DescribeKeyCommand({ KeyId: 'alias/does-not-exist' })).catch((e) => e);
+    expect({ name: err.name, status: err.$metadata?.httpStatusCode }).toEqual({ name: 'NotFoundException', status: 400 });
+  });
+});
+
+describe('the server process', () => {
+  test('SIGTERM stops it with exit code 0, and stdout held only the listening line', async () => {
+    const { code, signal } = await stopServer(server, 'SIGTERM');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(server.stdout()).toBe(`listening on ${server.endpoint}\n`);
+  });
+
+  test('--region, --account and --clock set the defaults and the time; SIGINT stops it with exit code 0', async () => {
+    const other = await startServer('--port', '0', '--region', 'ap-southeast-2', '--account', '444455556666', '--clock', '2027-01-01T00:00:00Z');
+    try {
+      // An unsigned request: the Region and account are the server's defaults.
+      const response = await fetch(other.endpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.CreateKey' },
+        body: JSON.stringify({ Origin: 'EXTERNAL' }),
+      });
+      const { KeyMetadata } = await response.json() as { KeyMetadata: { Arn: string; CreationDate: number } };
+      expect(KeyMetadata.Arn).toMatch(/^arn:aws:kms:ap-southeast-2:444455556666:key\//);
+      const created = KeyMetadata.CreationDate * 1000 - Date.parse('2027-01-01T00:00:00Z');
+      expect(created).toBeGreaterThanOrEqual(0);
+      expect(created).toBeLessThan(60_000);
+    } finally {
+      expect(await stopServer(other, 'SIGINT')).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  test('a port in use is exit code 1 with a message', async () => {
+    const first = await startServer('--port', '0');
+    try {
+      const second = spawnSync(process.execPath, [CLI, '--port', String(first.port)], { encoding: 'utf8' });
+      expect({ status: second.status, stdout: second.stdout }).toEqual({ status: 1, stdout: '' });
+      expect(second.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: the port is in use`);
+    } finally {
+      await stopServer(first, 'SIGTERM');
+    }
+  });
+
+  test('--help prints the usage and exits 0', () => {
+    const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: cdk-kms-byok-emulator \[--port 4599\] \[--region us-east-1\] \[--account 111122223333\] \[--clock /);
+  });
+
+  test.each([
+    [['--bogus'], "unknown option '--bogus'"],
+    [['--port'], "option '--port' needs a value"],
+    [['--port', 'http'], "--port 'http' is not a port number"],
+    [['--port', '70000'], "--port '70000' is not a port number"],
+    [['--region', 'moon'], "--region 'moon' is not an AWS Region name"],
+    [['--account', '1234'], "--account '1234' is not a 12-digit AWS account id"],
+    [['--clock', 'tomorrow'], "--clock 'tomorrow' is not an ISO 8601 time"],
+    [['4599'], "unexpected argument '4599'"],
+  ])('%j is a usage error: exit code 2 and a message', (args, message) => {
+    const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(result.stderr).toContain(`cdk-kms-byok-emulator: ${message}`);
+  });
+});
