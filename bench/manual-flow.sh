@@ -46,7 +46,9 @@ import_material() {
 step import-key-material import_material
 total=$(( $(ms) - start ))
 # `times` prints the shell's and its children's user and system CPU time.
-cpu=$(times | tail -n 1 | awk '{ gsub(/[ms]/, " "); split($0, a, " "); print a[1] * 60 + a[2] + a[3] * 60 + a[4] }')
+# (Redirected, not piped: a pipe would run it in a subshell, which has no children.)
+times > times.txt
+cpu=$(tail -n 1 times.txt | awk '{ gsub(/[ms]/, " "); split($0, a, " "); print a[1] * 60 + a[2] + a[3] * 60 + a[4] }')
 # The plaintext material is not kept.
 rm -f PlaintextKeyMaterial.bin
 # Not timed: the key is Enabled, i.e. the import worked.
