@@ -1,8 +1,10 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { ErrorCodes, MaterialSourceProperties } from './private/contract';
+import { ByokError } from './private/errors';
 import { MaterialKind } from './private/import-rules';
-import { MaterialSourceProperties } from './private/contract';
 import { SECRET_READ_ACTIONS } from './private/perms';
 import type { Pkcs11KeyMaterialProps } from './pkcs11-material'; // issue 5
 
@@ -86,12 +88,28 @@ export abstract class KeyMaterial {
   public abstract _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding;
 }
 
+/**
+ * A secret of another stack can be referenced only through a CloudFormation export, which works
+ * within one account and region. Otherwise its ARN must be known as a plain value.
+ */
+function checkSecretIsReachable(secret: secretsmanager.ISecret, scope: IConstruct): void {
+  const secretStack = Stack.of(secret);
+  const keyStack = Stack.of(scope);
+  if (secretStack === keyStack || !Token.isUnresolved(secret.secretArn)) return;
+  const known = (v: string) => (Token.isUnresolved(v) ? 'an unknown region/account' : v);
+  if (Token.isUnresolved(secretStack.region) || Token.isUnresolved(keyStack.region) || secretStack.region !== keyStack.region
+    || Token.isUnresolved(secretStack.account) || secretStack.account !== keyStack.account) {
+    throw new ByokError(ErrorCodes.MATERIAL_SOURCE, `secret ${secret.node.path} is in stack ${secretStack.stackName} (${known(secretStack.region)}, ${known(secretStack.account)}) and has no usable ARN in stack ${keyStack.stackName} (${known(keyStack.region)}, ${known(keyStack.account)}); CloudFormation cannot reference it across regions or accounts, so pass its full ARN with Secret.fromSecretCompleteArn`, scope);
+  }
+}
+
 class SecretKeyMaterial extends KeyMaterial {
   constructor(private readonly secret: secretsmanager.ISecret, private readonly options: SecretKeyMaterialOptions) {
     super();
   }
 
-  public _bind(_scope: IConstruct, kind: MaterialKind): KeyMaterialBinding {
+  public _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding {
+    checkSecretIsReachable(this.secret, scope);
     const defaultEncoding = kind === 'SYMMETRIC' || kind === 'HMAC' ? KeyMaterialEncoding.BASE64 : KeyMaterialEncoding.PEM;
     // A secret imported by name has a partial ARN; IAM needs the 6-character suffix wildcard.
     const secretArnForPolicy = this.secret.secretFullArn ?? `${this.secret.secretArn}-??????`;

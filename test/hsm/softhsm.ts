@@ -196,8 +196,9 @@ export class HsmAdmin {
   /** SHA-256 of a secret key's value, computed inside the HSM (C_DigestKey): comparable, never revealed. */
   public sha256OfKey(key: KeyRef): Buffer {
     return this.run(() => {
+      const handle = this.handle(key);
       this.api.C_DigestInit(this.session, { mechanism: C.CKM_SHA256 });
-      this.api.C_DigestKey(this.session, this.handle(key));
+      this.api.C_DigestKey(this.session, handle);
       return this.api.C_DigestFinal(this.session, Buffer.alloc(32));
     });
   }

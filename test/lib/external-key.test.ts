@@ -176,6 +176,20 @@ describe('ExternalKey', () => {
 });
 
 describe('PartnerAccess', () => {
+  test('no partner statement ever carries an administrative action, and the lockout safety check stays on', () => {
+    const { stack, secret } = stackWithSecret();
+    for (const [i, [keySpec, keyUsage]] of ([[kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT], [kms.KeySpec.RSA_3072, kms.KeyUsage.SIGN_VERIFY], [kms.KeySpec.HMAC_384, kms.KeyUsage.GENERATE_VERIFY_MAC], [kms.KeySpec.ECC_NIST_P384, kms.KeyUsage.KEY_AGREEMENT]] as const).entries()) {
+      new ExternalKey(stack, `Key${i}`, { material: KeyMaterial.fromSecret(secret), keySpec, keyUsage, partners: [PartnerAccess.account('123456789012')] });
+    }
+    const admin = /^kms:(\*|Create(Key|Alias)|Put|Update|Enable|Disable|Delete|ScheduleKeyDeletion|CancelKeyDeletion|ImportKeyMaterial|TagResource|UntagResource|ReplicateKey|RotateKeyOnDemand)/;
+    for (const key of Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key')) as any[]) {
+      expect(key.Properties.BypassPolicyLockoutSafetyCheck).toBeUndefined();
+      const partner = key.Properties.KeyPolicy.Statement.filter((s: any) => JSON.stringify(s.Principal).includes('123456789012'));
+      expect(partner).toHaveLength(2);
+      for (const s of partner) for (const a of [s.Action].flat()) expect(a).not.toMatch(admin);
+    }
+  });
+
   const usages: Array<[kms.KeySpec, kms.KeyUsage, string[]]> = [
     [kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT, ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey']],
     [kms.KeySpec.RSA_2048, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify', 'kms:GetPublicKey', 'kms:DescribeKey']],

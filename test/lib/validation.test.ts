@@ -68,6 +68,26 @@ describe('synth-time validation', () => {
     expect(build({ expiration: KeyMaterialExpiration.at(new Date(Date.now() + 400 * 86400_000)) })).toThrow(/\[Expiration\] expiration date .* is more than 365 days away/);
   });
 
+  test('a secret of a stack in another region, without a usable ARN, is refused with what to do', () => {
+    const app = new (require('aws-cdk-lib').App)();
+    const { Stack } = require('aws-cdk-lib');
+    const secrets = new Stack(app, 'Secrets', { env: { account: '111122223333', region: 'us-east-1' } });
+    const keys = new Stack(app, 'Keys', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const secret = new (require('aws-cdk-lib/aws-secretsmanager').Secret)(secrets, 'Material');
+    expect(() => new ExternalKey(keys, 'Key', { material: KeyMaterial.fromSecret(secret) }))
+      .toThrow(/\[MaterialSource\] secret Secrets\/Material is in stack Secrets \(us-east-1, 111122223333\) and has no usable ARN in stack Keys \(eu-west-1, 111122223333\); .* pass its full ARN with Secret.fromSecretCompleteArn/);
+  });
+
+  test('a secret of another stack in the same account and region is referenced through an export', () => {
+    const app = new (require('aws-cdk-lib').App)();
+    const { Stack } = require('aws-cdk-lib');
+    const env = { account: '111122223333', region: 'us-east-1' };
+    const secrets = new Stack(app, 'Secrets', { env });
+    const keys = new Stack(app, 'Keys', { env });
+    const secret = new (require('aws-cdk-lib/aws-secretsmanager').Secret)(secrets, 'Material');
+    expect(() => new ExternalKey(keys, 'Key', { material: KeyMaterial.fromSecret(secret) })).not.toThrow();
+  });
+
   test('partition rules are left to the handler when the region is not known at synth time', () => {
     expect(build({ wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256 }, {})).not.toThrow();
   });

@@ -72,8 +72,6 @@ function wrapOaepSha256(publicKeyDer: Uint8Array, material: Buffer): Buffer {
   return crypto.publicEncrypt({ key, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
 }
 
-const sha256 = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
-
 let server: Server;
 let dir: string;
 

@@ -182,8 +182,9 @@ export class KmsEmulator {
       this.calls.push({ operation, region, account, startedAt, endedAt: Date.now(), status, errorType, fault });
 
     const fault = this.faults.take(operation);
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
-    if (fault?.kind === 'delay') await sleep(fault.delayMs ?? 1000);
+    // unref: a held-back answer must not keep a stopping process alive.
+    if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { ref: false });
+    if (fault?.kind === 'delay') await sleep(fault.delayMs ?? 1000, undefined, { ref: false });
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       record(0, undefined, 'reset');

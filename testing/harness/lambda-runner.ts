@@ -5,6 +5,8 @@ export interface Invocation {
   readonly exitCode: number | null;
   /** Everything the function printed: its "CloudWatch logs". */
   readonly logs: string;
+  /** When the invocation started (ms since the epoch) and how long it took. */
+  readonly startedAt: number;
   readonly durationMs: number;
   readonly timedOut: boolean;
 }
@@ -47,7 +49,7 @@ export function invokeHandler(handlerFile: string, event: unknown, opts: { env: 
     child.stdout.on('data', (d) => { logs += d; });
     child.stderr.on('data', (d) => { logs += d; });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ exitCode: code, logs, durationMs: Date.now() - started, timedOut: code === 124 }));
+    child.on('close', (code) => resolve({ exitCode: code, logs, startedAt: started, durationMs: Date.now() - started, timedOut: code === 124 }));
     child.stdin.end(JSON.stringify(event));
   });
 }
