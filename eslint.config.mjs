@@ -54,7 +54,12 @@ export default tseslint.config(
     // Node scripts and configs written in CommonJS.
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      // `const crypto = require('crypto')` is how CommonJS scripts get node's module, even though
+      // Node also has a global `crypto` (Web Crypto).
+      'no-redeclare': ['error', { builtinGlobals: false }],
+    },
   },
   {
     files: ['test/**/*.ts'],

@@ -17,10 +17,8 @@ const { randomBytes } = require('crypto');
 const { setTimeout: sleep } = require('timers/promises');
 const { App, Stack } = require('aws-cdk-lib');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { now, summary, REGION, ACCOUNT } = require('./util');
+const { now, summary, REGION, ACCOUNT, REPLICA_REGIONS } = require('./util');
 const wrappingPool = require('./wrapping-pool');
-
-const REPLICA_REGIONS = ['us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1', 'sa-east-1', 'ca-central-1', 'eu-west-2', 'ap-south-1', 'us-east-2'];
 
 function delayingProxy(upstream, delay) {
   const target = new URL(upstream);
@@ -70,6 +68,18 @@ async function run(plan) {
   try {
     cloud.kms.setLatency(plan.latencyMs);
     delay.ms = plan.latencyMs;
+
+    // A first deployment warms what is not under test (the file cache of a new cloud assembly,
+    // the harness's clients).
+    {
+      const arn = await newSecret('scale/warmup');
+      const outdir = synth((app) => {
+        const stack = new Stack(app, 'ScaleWarmup', { env: { account: ACCOUNT, region: REGION } });
+        new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'Material', arn)) });
+      });
+      dirs.push(outdir);
+      await cloud.deploy(outdir, 'ScaleWarmup', { lambdaEnv });
+    }
 
     const keys = [];
     for (const n of plan.keyCounts) {

@@ -8,9 +8,10 @@
 //
 // Started with child_process.fork by bench/run.js; it answers {type:'start'} with {type:'ready'}
 // and is driven over a small JSON control endpoint (bench/util.js control()).
+const fs = require('fs');
 const http = require('http');
 const { setTimeout: sleep } = require('timers/promises');
-const { KMSClient, CreateKeyCommand } = require('@aws-sdk/client-kms');
+const { KMSClient, CreateKeyCommand, ReplicateKeyCommand } = require('@aws-sdk/client-kms');
 const { SecretsManagerClient, CreateSecretCommand } = require('@aws-sdk/client-secrets-manager');
 const { now, CREDENTIALS, ACCOUNT, REGION } = require('./util');
 const wrappingPool = require('./wrapping-pool');
@@ -85,6 +86,15 @@ const commands = {
     }));
     return { keyArns, secretArns };
   },
+  /** Replicas of a multi-Region primary key, one per region (after its material is imported). */
+  async replicate({ primaryKeyArn, regions }) {
+    const primaryRegion = primaryKeyArn.split(':')[3];
+    const replicaArns = await Promise.all(regions.map(async (region) => {
+      const out = await kms(primaryRegion).send(new ReplicateKeyCommand({ KeyId: primaryKeyArn, ReplicaRegion: region }));
+      return out.ReplicaKeyMetadata.Arn;
+    }));
+    return { replicaArns };
+  },
   latency({ kms: kmsMs = 0, secretsmanager = 0 }) {
     emulator.setLatency(kmsMs);
     delayMs.kms = kmsMs;
@@ -107,6 +117,19 @@ const commands = {
   },
   answers({ urls }) {
     return { answers: urls.map((u) => responses.answersFor(u)) };
+  },
+  /** CPU used so far (ms) by this process (emulator + proxies) and by moto. */
+  cpu() {
+    const own = process.cpuUsage();
+    let motoMs = NaN;
+    try {
+      // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second).
+      const fields = fs.readFileSync(`/proc/${moto.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      motoMs = (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Not Linux: moto's CPU is not reported.
+    }
+    return { servicesMs: (own.user + own.system) / 1000, motoMs };
   },
   inspect({ keyArn }) {
     return { key: emulator.inspectKey(keyArn) ?? null };

@@ -7,6 +7,8 @@ const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
 const CREDENTIALS = { accessKeyId: 'AKIALOCALTEST000000', secretAccessKey: 'local-secret-access-key' };
 const HANDLER_FILE = require('path').join(__dirname, '..', 'assets', 'import-handler', 'index.js');
+/** Regions of the replicas, in order (the primary is in REGION). */
+const REPLICA_REGIONS = ['us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1', 'sa-east-1', 'ca-central-1', 'eu-west-2', 'ap-south-1', 'us-east-2'];
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across processes of this machine. */
 const now = () => performance.timeOrigin + performance.now();
@@ -125,4 +127,4 @@ function tail(stream, max = 8000) {
   return box;
 }
 
-module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, now, median, quantile, summary, longestChain, callShape, control, importEvent, lambdaEnv, tail };
+module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, REPLICA_REGIONS, now, median, quantile, summary, longestChain, callShape, control, importEvent, lambdaEnv, tail };

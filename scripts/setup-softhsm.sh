@@ -68,7 +68,9 @@ mv "$conf.tmp" "$conf"
 export SOFTHSM2_CONF="$conf"
 
 # --init-token --free moves the token to a random slot id: code finds the slot by token label.
-if ! softhsm2-util --show-slots 2>/dev/null | grep -Eq "^[[:space:]]*Label:[[:space:]]+$label[[:space:]]*$"; then
+# (Captured first: `grep -q` closing the pipe early would fail the pipeline under pipefail.)
+slots="$(softhsm2-util --show-slots 2>/dev/null || true)"
+if ! grep -Eq "^[[:space:]]*Label:[[:space:]]+$label[[:space:]]*$" <<<"$slots"; then
   echo "setup-softhsm: initialising token '$label' in $dir/tokens" >&2
   softhsm2-util --init-token --free --label "$label" --so-pin "$so_pin" --pin "$pin" >&2
 fi

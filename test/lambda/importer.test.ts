@@ -109,6 +109,23 @@ describe('create', () => {
     await expect(create(props(), {})).rejects.toThrow(`secret ${SECRET_ARN} was not found`);
   });
 
+  test('access denied on the secret names the secret and where to look', async () => {
+    const denied = Object.assign(new Error('User: arn:aws:sts::111122223333:assumed-role/r is not authorized to perform: secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' });
+    secrets.on(GetSecretValueCommand).rejects(denied);
+    await expect(create(props(), {})).rejects.toThrow(/^the import handler may not read secret .*: User: .* is not authorized .*; check the secret's resource policy and, for a customer managed key, its key policy$/);
+    expect(kms).not.toHaveReceivedCommand(ImportKeyMaterialCommand);
+  });
+
+  test('access denied on the key names the key and the key policy', async () => {
+    kms.on(GetParametersForImportCommand).rejects(Object.assign(new Error('not authorized to perform: kms:GetParametersForImport'), { name: 'AccessDeniedException' }));
+    await expect(create(props(), {})).rejects.toThrow(`the import handler is not allowed to use key ${KEY_ARN}: not authorized to perform: kms:GetParametersForImport; check the key policy`);
+  });
+
+  test('a disabled key that KMS refuses to import into says to enable it', async () => {
+    kms.on(ImportKeyMaterialCommand).rejects(Object.assign(new Error(`${KEY_ARN} is disabled.`), { name: 'DisabledException' }));
+    await expect(create(props(), {})).rejects.toThrow(`key ${KEY_ARN} is disabled: ${KEY_ARN} is disabled.; enable it first`);
+  });
+
   test('partition rules are checked against the key ARN before any call', async () => {
     await expect(create(props({ KeyArn: 'arn:aws-cn:kms:cn-north-1:111122223333:key/k', WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256' }), {})).rejects.toThrow(/not available in the China partition/);
     expect(kms).not.toHaveReceivedAnyCommand();
