@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 
 async function main() {
-  const handlerFile = path.join(__dirname, '..', 'assets', 'import-handler', 'index.js');
+  const handlerFile = process.env.BENCH_HANDLER_FILE ?? path.join(__dirname, '..', 'assets', 'import-handler', 'index.js');
   const events = process.argv.slice(2).map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
   const log = console.log;
   console.log = () => undefined;

@@ -23,7 +23,11 @@ const { generatePairs } = require('./wrapping-pool');
 const { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS } = require('../lib/private/import-rules');
 
 const ROOT = path.join(__dirname, '..');
-const ASSET_DIR = path.join(ROOT, 'assets', 'import-handler');
+// BENCH_HANDLER_DIR measures another build of the handler asset (e.g. a proposed change) in the
+// handler and cold-start sections; synth and the harness always use the library's own asset.
+const SOURCE_ASSET_DIR = path.resolve(process.env.BENCH_HANDLER_DIR ?? path.join(ROOT, 'assets', 'import-handler'));
+const SNAPSHOT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-bench-handler-'));
+const ASSET_DIR = path.join(SNAPSHOT_DIR, 'import-handler');
 const RESULTS_FILE = path.join(__dirname, 'results.json');
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -37,17 +41,52 @@ const PLAN = {
   coldStarts: QUICK ? 3 : 11,
   manualRuns: QUICK ? 1 : 3,
   synthSizes: [1, 10, 100],
-  synthReps: QUICK ? { 1: 1, 10: 1, 100: 1 } : { 1: 5, 10: 5, 100: 3 },
+  synthReps: QUICK ? { 1: 1, 10: 1, 100: 1 } : { 1: 7, 10: 7, 100: 5 },
+  coldSynthReps: QUICK ? 1 : 3,
   keyCounts: [1, 10, 50],
+  keyReps: QUICK ? { 1: 1, 10: 1, 50: 1 } : { 1: 3, 10: 2, 50: 1 },
   regionCounts: [1, 3, 10],
   regionReps: QUICK ? 1 : 3,
+  replicaStackReps: QUICK ? { 1: 1, 3: 1, 10: 1 } : { 1: 3, 3: 2, 10: 2 },
 };
 /** Time limits per stage (ms): a stage over its limit is stopped and the bench fails. */
-const LIMITS = { services: 60_000, probe: 90_000, cold: 5_000, manual: 60_000, synth: 120_000, scale: 150_000 };
+const LIMITS = { services: 60_000, probe: 90_000, cold: 5_000, manual: 60_000, synth: 120_000, coldSynth: 30_000, scale: 180_000 };
 const GOALS = { roundTrips: 2, apiCalls: 4, handlerCpuMs: 5, coldRequireMs: 100, synthRatio: 1.5, regionFlatness: 1.5 };
 
 const log = (...args) => process.stderr.write(`[bench ${((now() - T0) / 1000).toFixed(1)}s] ${args.join(' ')}\n`);
 const T0 = now();
+
+/**
+ * Copies the handler asset aside, so that a concurrent `npm run build` (which replaces
+ * assets/import-handler) cannot change it under the handler and cold-start measurements.
+ */
+function snapshotAsset() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fs.rmSync(ASSET_DIR, { recursive: true, force: true });
+      fs.cpSync(SOURCE_ASSET_DIR, ASSET_DIR, { recursive: true });
+      if (!fs.existsSync(path.join(ASSET_DIR, 'index.js'))) throw new Error(`no index.js in ${SOURCE_ASSET_DIR}; run npm run build`);
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      require('child_process').execFileSync('sleep', ['1']);
+    }
+  }
+}
+
+/**
+ * Runs a worker; once more if it failed because assets/import-handler was being rebuilt at that
+ * moment (another `npm run build` in the same working tree).
+ */
+async function runWorkerRetrying(file, plan, options) {
+  try {
+    return await runWorker(file, plan, options);
+  } catch (e) {
+    if (!/ENOENT[^\n]*assets[/\\]import-handler/.test(String(e.message))) throw e;
+    log(`${file}: the handler asset was being rebuilt meanwhile; running it again`);
+    return runWorker(file, plan, options);
+  }
+}
 
 /** Forks one of the bench's workers, sends it a plan, and waits (bounded) for its result. */
 function runWorker(file, plan, { env, timeoutMs }) {
@@ -156,7 +195,9 @@ async function main() {
     plan: PLAN,
     goals: GOALS,
   };
-  results.bundle = bundleSize();
+  snapshotAsset();
+  results.bundle = { source: path.relative(ROOT, SOURCE_ASSET_DIR) || SOURCE_ASSET_DIR, ...bundleSize() };
+  const handlerEnv = { BENCH_HANDLER_FILE: path.join(ASSET_DIR, 'index.js') };
 
   log('generating wrapping key pairs (emulator) and key material');
   const [pairs, materials] = await Promise.all([generatePairs({ RSA_4096: 3, RSA_2048: 2 }), makeMaterials()]);
@@ -190,7 +231,7 @@ async function main() {
       control: endpoints.control, cells, defaultCells, reps: PLAN.reps, warmup: PLAN.warmup,
       latencyMs: PLAN.latencyMs, latencyReps: PLAN.latencyReps, wrappingPublicKeyDerB64,
       replicas: { primary: { keyArn: keyArns[specs.length], algorithm: 'RSAES_OAEP_SHA_256' }, regions: REPLICA_REGIONS.slice(0, Math.max(...PLAN.regionCounts)), counts: PLAN.regionCounts, reps: PLAN.regionReps },
-    }, { env: { ...lambdaEnv(endpoints), NODE_ENV: 'production' }, timeoutMs: LIMITS.probe });
+    }, { env: { ...lambdaEnv(endpoints), ...handlerEnv }, timeoutMs: LIMITS.probe });
 
     log(`cold starts: ${PLAN.coldStarts} fresh processes`);
     const sym = cells[defaultCells[0]];
@@ -204,7 +245,7 @@ async function main() {
           fs.writeFileSync(f, JSON.stringify(importEvent({ ...sym, responseUrl })));
           return f;
         });
-        const { wallMs, stdout } = await spawnTimed(process.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: lambdaEnv(endpoints), timeoutMs: LIMITS.cold });
+        const { wallMs, stdout } = await spawnTimed(process.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: { ...lambdaEnv(endpoints), ...handlerEnv }, timeoutMs: LIMITS.cold });
         const { answers } = await ctl('answers', { urls });
         if (answers.some((a) => a.length !== 1 || a[0].Status !== 'SUCCESS')) throw new Error(`cold start ${i}: the handler did not answer SUCCESS: ${JSON.stringify(answers).slice(0, 300)}`);
         cold.push({ processMs: wallMs, ...JSON.parse(stdout.trim().split('\n').pop()) });
@@ -253,10 +294,29 @@ async function main() {
   }
 
   log(`synth: N = ${PLAN.synthSizes.join(', ')} ExternalKeys vs kms.Key`);
-  results.synth = await runWorker('synth.js', { sizes: PLAN.synthSizes, reps: PLAN.synthReps }, { timeoutMs: LIMITS.synth });
+  results.synth = await runWorkerRetrying('synth.js', { sizes: PLAN.synthSizes, reps: PLAN.synthReps }, { timeoutMs: LIMITS.synth });
+  const n = Math.max(...PLAN.synthSizes);
+  log(`synth in a fresh process (as cdk synth): ${n} ExternalKeys vs kms.Key, ${PLAN.coldSynthReps} each`);
+  const coldSynth = { external: [], plain: [] };
+  for (let i = 0; i < PLAN.coldSynthReps; i++) {
+    for (const kind of i % 2 ? ['plain', 'external'] : ['external', 'plain']) {
+      const synthCold = () => spawnTimed(process.execPath, [path.join(__dirname, 'synth.js'), 'cold', kind, String(n)], { env: process.env, timeoutMs: LIMITS.coldSynth });
+      const { wallMs, stdout } = await synthCold().catch((e) => {
+        if (!/ENOENT[^\n]*assets[/\\]import-handler/.test(String(e.message))) throw e;
+        return synthCold();
+      });
+      coldSynth[kind].push({ processMs: wallMs, ...JSON.parse(stdout.trim().split('\n').pop()) });
+    }
+  }
+  results.synth.cold = {
+    n,
+    external: { processMs: summary(coldSynth.external.map((x) => x.processMs), 0), synthMs: summary(coldSynth.external.map((x) => x.synthMs), 0) },
+    plain: { processMs: summary(coldSynth.plain.map((x) => x.processMs), 0), synthMs: summary(coldSynth.plain.map((x) => x.synthMs), 0) },
+  };
+  results.synth.cold.ratio = Number((results.synth.cold.external.processMs.median / results.synth.cold.plain.processMs.median).toFixed(2));
 
   log(`scale through the harness: ${PLAN.keyCounts.join(', ')} keys; ${PLAN.regionCounts.join(', ')} replica regions; ${PLAN.latencyMs} ms per AWS call`);
-  results.scale = await runWorker('scale.js', { pairs, latencyMs: PLAN.latencyMs, keyCounts: PLAN.keyCounts, regionCounts: PLAN.regionCounts }, { timeoutMs: LIMITS.scale });
+  results.scale = await runWorkerRetrying('scale.js', { pairs, latencyMs: PLAN.latencyMs, keyCounts: PLAN.keyCounts, keyReps: PLAN.keyReps, regionCounts: PLAN.regionCounts, regionReps: PLAN.replicaStackReps }, { timeoutMs: LIMITS.scale });
 
   results.totalSeconds = Number(((now() - T0) / 1000).toFixed(1));
   results.machine.loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
@@ -273,7 +333,7 @@ function checkGoals(r) {
   const calls = Math.max(...creates.map((c) => c.calls), ...r.handler.latency.map((l) => l.calls));
   const synth100 = r.synth.rows.find((x) => x.n === 100) ?? r.synth.rows.at(-1);
   const regions = r.scale.regions;
-  const flat = regions.at(-1).replicasDeployMs / regions[0].replicasDeployMs;
+  const flat = regions.at(-1).replicasDeployMs.median / regions[0].replicasDeployMs.median;
   const inProcess = r.handler.regions;
   const flatHandler = inProcess.at(-1).wallMs.median / inProcess[0].wallMs.median;
   return [
@@ -284,7 +344,7 @@ function checkGoals(r) {
     { goal: `synth 100 ExternalKeys ≤ ${GOALS.synthRatio}× 100 kms.Key`, measured: `${synth100.ratio}× (${synth100.externalMs.median} vs ${synth100.plainMs.median} ms)`, met: synth100.ratio <= GOALS.synthRatio },
     {
       goal: `flat wall time in regions (${inProcess.at(-1).regions} vs ${inProcess[0].regions} region ≤ ${GOALS.regionFlatness}×)`,
-      measured: `handler: ${flatHandler.toFixed(2)}× (${inProcess.at(-1).wallMs.median} vs ${inProcess[0].wallMs.median} ms); harness, one cold Node process per region on ${r.machine.cpus} cores: ${flat.toFixed(2)}× (${regions.at(-1).replicasDeployMs} vs ${regions[0].replicasDeployMs} ms)`,
+      measured: `handler: ${flatHandler.toFixed(2)}× (${inProcess.at(-1).wallMs.median} vs ${inProcess[0].wallMs.median} ms); harness, one cold Node process per region on ${r.machine.cpus} cores: ${flat.toFixed(2)}× (${regions.at(-1).replicasDeployMs.median} vs ${regions[0].replicasDeployMs.median} ms)`,
       met: flatHandler <= GOALS.regionFlatness,
     },
   ];
@@ -353,20 +413,22 @@ function report(r) {
   const rows = r.synth.rows;
   if (rows.length > 1) {
     const per = (k) => ((rows.at(-1)[k].median - rows[0][k].median) / (rows.at(-1).n - rows[0].n)).toFixed(1);
-    out.push(`\nMarginal cost per key: ExternalKey ${per('externalMs')} ms, kms.Key ${per('plainMs')} ms; per-key resources of ExternalKey: ${JSON.stringify(rows.at(-1).external.byType)}\n`);
+    out.push(`\nMarginal cost per key: ExternalKey ${per('externalMs')} ms, kms.Key ${per('plainMs')} ms; resources of ${rows.at(-1).n} ExternalKeys: ${JSON.stringify(rows.at(-1).external.byType)}\n`);
   }
+  const cs = r.synth.cold;
+  out.push(`\nIn a fresh process, as \`cdk synth\` runs an app (node start → template written, n=${cs.external.processMs.n}): ${cs.n} ExternalKeys ${cs.external.processMs.median} ms (synth ${cs.external.synthMs.median}), ${cs.n} kms.Key ${cs.plain.processMs.median} ms (synth ${cs.plain.synthMs.median}): ${cs.ratio}×\n`);
 
   const s = r.scale;
   out.push(`\n## Scale through the harness (${s.latencyMs} ms per AWS call; every invocation a fresh Node process on this ${r.machine.cpus}-core machine)\n\n`);
-  out.push(table(['keys in one stack', 'deploy wall ms', 'KMS import span ms', 'per invocation ms', 'handler KMS calls per key'], s.keys.map((k) => [k.n, k.deployMs, k.importSpanMs, `${k.invocationMs.median} (${k.invocationMs.p10}–${k.invocationMs.p90})`, k.kmsCallsPerKey])));
+  out.push(table(['keys in one stack', 'deploy wall ms', 'KMS import span ms', 'per invocation ms (cold process)', 'handler KMS calls per key', 'runs'], s.keys.map((k) => [k.n, k.deployMs.median, k.importSpanMs, `${k.invocationMs.median} (${k.invocationMs.p10}–${k.invocationMs.p90})`, k.kmsCallsPerKey, k.reps])));
   out.push('\n');
-  out.push(table(['replica regions (one stack each)', 'replica stacks deploy wall ms', 'KMS import span ms', 'per invocation ms', 'primary stack ms'], s.regions.map((x) => [x.regions, x.replicasDeployMs, x.importSpanMs, `${x.invocationMs.median} (${x.invocationMs.p10}–${x.invocationMs.p90})`, x.primaryDeployMs])));
+  out.push(table(['replica regions (one stack each)', 'replica stacks deploy wall ms', 'vs 1 region', 'KMS import span ms', 'per invocation ms (cold process)', 'primary stack ms', 'runs'], s.regions.map((x) => [x.regions, x.replicasDeployMs.median, `${(x.replicasDeployMs.median / s.regions[0].replicasDeployMs.median).toFixed(2)}×`, x.importSpanMs, `${x.invocationMs.median} (${x.invocationMs.p10}–${x.invocationMs.p90})`, x.primaryDeployMs, x.reps])));
 
   const m = r.manual;
   out.push('\n## Versus the manual flow (bench/manual-flow.sh: AWS CLI + openssl, same emulator, SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_256/RSA_4096, no injected latency)\n\n');
   const symCell = h.perCell.find((x) => x.keySpec === 'SYMMETRIC_DEFAULT' && x.algorithm === 'RSAES_OAEP_SHA_256');
   out.push(table(['', 'manual flow', 'cdk-kms-byok handler'], [
-    ['wall, key creation to imported', `${m.totalMs.median} ms`, `harness deploy of 1 key (CreateKey + cold handler, ${s.latencyMs} ms/call): ${s.keys[0].deployMs} ms`],
+    ['wall, key creation to imported', `${m.totalMs.median} ms`, `harness deploy of 1 key (CreateKey + cold handler, ${s.latencyMs} ms/call): ${s.keys[0].deployMs.median} ms`],
     ['wall, import only', `${m.withoutCreateKeyMs.median} ms`, `cold process ${c.processMs.median} ms (2 imports); warm import ${symCell.wallMs.median} ms`],
     ['CPU', `${m.cpuMs.median} ms (all processes)`, `warm ${symCell.cpuMs.median} ms; cold: ${c.requireCpuMs.median} require + ${c.firstInvocationCpuMs.median} first invocation`],
     ['AWS API calls (sequential)', `${m.calls} (${m.chain}): ${m.shape}`, `${h.perCell[0].calls} (${sym.chain}): ${sym.shape}`],
@@ -379,7 +441,11 @@ function report(r) {
   return out.join('');
 }
 
-main().catch((e) => {
-  log(`FAILED: ${e.stack ?? e}`);
-  process.exit(1);
-});
+main().then(
+  () => fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true }),
+  (e) => {
+    fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
+    log(`FAILED: ${e.stack ?? e}`);
+    process.exit(1);
+  },
+);

@@ -17,7 +17,7 @@ const { randomBytes } = require('crypto');
 const { setTimeout: sleep } = require('timers/promises');
 const { App, Stack } = require('aws-cdk-lib');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { now, summary, REGION, ACCOUNT, REPLICA_REGIONS } = require('./util');
+const { now, median, summary, REGION, ACCOUNT, REPLICA_REGIONS } = require('./util');
 const wrappingPool = require('./wrapping-pool');
 
 function delayingProxy(upstream, delay) {
@@ -81,10 +81,9 @@ async function run(plan) {
       await cloud.deploy(outdir, 'ScaleWarmup', { lambdaEnv });
     }
 
-    const keys = [];
-    for (const n of plan.keyCounts) {
-      const arns = await Promise.all(Array.from({ length: n }, (_, i) => newSecret(`scale/${n}/${i}`)));
-      const name = `ScaleKeys${n}`;
+    async function deployKeys(n, rep) {
+      const arns = await Promise.all(Array.from({ length: n }, (_, i) => newSecret(`scale/${n}/${rep}/${i}`)));
+      const name = `ScaleKeys${n}r${rep}`;
       const outdir = synth((app) => {
         const stack = new Stack(app, name, { env: { account: ACCOUNT, region: REGION } });
         arns.forEach((arn, i) => new ExternalKey(stack, `Key${i}`, { material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, `Material${i}`, arn)) }));
@@ -93,20 +92,16 @@ async function run(plan) {
       cloud.kms.clearCalls();
       const t0 = now();
       const stack = await cloud.deploy(outdir, name, { concurrency: n, lambdaEnv });
-      const wallMs = now() - t0;
+      const deployMs = now() - t0;
       const imports = stack.invocations.filter((inv) => inv.event.ResourceType === 'Custom::KmsKeyMaterialImport');
       if (imports.length !== n || imports.some((inv) => inv.answers[0]?.Status !== 'SUCCESS')) throw new Error(`${name}: ${imports.length} imports, not all SUCCESS`);
-      keys.push({
-        n, deployMs: Math.round(wallMs), importSpanMs: Math.round(importSpan(cloud.kms.calls)),
-        invocationMs: summary(imports.map((inv) => inv.durationMs), 0),
-        kmsCallsPerKey: Number((cloud.kms.calls.filter((c) => c.operation !== 'CreateKey' && c.operation !== 'CreateAlias').length / n).toFixed(2)),
-      });
+      const handlerCalls = cloud.kms.calls.filter((c) => c.operation !== 'CreateKey' && c.operation !== 'CreateAlias').length;
+      return { deployMs, importSpanMs: importSpan(cloud.kms.calls), invocations: imports.map((inv) => inv.durationMs), kmsCallsPerKey: handlerCalls / n };
     }
 
-    const regions = [];
-    for (const r of plan.regionCounts) {
-      const secretArn = await newSecret(`replica/${r}`);
-      const primaryName = `ScalePrimary${r}`;
+    async function deployReplicas(r, rep) {
+      const secretArn = await newSecret(`replica/${r}/${rep}`);
+      const primaryName = `ScalePrimary${r}r${rep}`;
       const primaryDir = synth((app) => {
         const stack = new Stack(app, primaryName, { env: { account: ACCOUNT, region: REGION } });
         new ExternalKey(stack, 'Key', { multiRegion: true, material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'Material', secretArn)) });
@@ -116,7 +111,7 @@ async function run(plan) {
       const primary = await cloud.deploy(primaryDir, primaryName, { lambdaEnv });
       const primaryMs = now() - t0;
       const primaryArn = primary.resources[primary.logicalIdsOfType('AWS::KMS::Key')[0]].attributes.Arn;
-      const names = REPLICA_REGIONS.slice(0, r).map((region) => `ScaleReplica${r}${region.replace(/-/g, '')}`);
+      const names = REPLICA_REGIONS.slice(0, r).map((region) => `ScaleReplica${r}r${rep}${region.replace(/-/g, '')}`);
       const replicaDir = synth((app) => {
         REPLICA_REGIONS.slice(0, r).forEach((region, i) => {
           const stack = new Stack(app, names[i], { env: { account: ACCOUNT, region } });
@@ -129,17 +124,35 @@ async function run(plan) {
       dirs.push(replicaDir);
       cloud.kms.clearCalls();
       const t1 = now();
+      // Independent stacks, deployed at the same time (as a pipeline's stages per region do).
       const stacks = await Promise.all(names.map((name) => cloud.deploy(replicaDir, name, { lambdaEnv })));
       const replicasMs = now() - t1;
-      const imports = stacks.flatMap((s) => s.invocations.filter((inv) => inv.event.ResourceType === 'Custom::KmsKeyMaterialImport'));
+      const imports = stacks.flatMap((st) => st.invocations.filter((inv) => inv.event.ResourceType === 'Custom::KmsKeyMaterialImport'));
       if (imports.length !== r || imports.some((inv) => inv.answers[0]?.Status !== 'SUCCESS')) throw new Error(`replicas ${r}: ${imports.length} imports, not all SUCCESS`);
       // The replicas really hold the primary's material.
       const primaryMaterial = cloud.kms.inspectKey(primaryArn)?.materials[0]?.sha256;
-      const same = stacks.every((s) => cloud.kms.inspectKey(s.resources[s.logicalIdsOfType('AWS::KMS::ReplicaKey')[0]].attributes.Arn)?.materials.some((m) => m.sha256 === primaryMaterial && m.importState === 'IMPORTED'));
+      const same = stacks.every((st) => cloud.kms.inspectKey(st.resources[st.logicalIdsOfType('AWS::KMS::ReplicaKey')[0]].attributes.Arn)?.materials.some((m) => m.sha256 === primaryMaterial && m.importState === 'IMPORTED'));
       if (!same) throw new Error(`replicas ${r}: a replica does not hold the primary's material`);
+      return { primaryMs, replicasMs, importSpanMs: importSpan(cloud.kms.calls), invocations: imports.map((inv) => inv.durationMs) };
+    }
+
+    const keys = [];
+    for (const n of plan.keyCounts) {
+      const runs = [];
+      for (let rep = 0; rep < (plan.keyReps?.[n] ?? 1); rep++) runs.push(await deployKeys(n, rep));
+      keys.push({
+        n, reps: runs.length, deployMs: summary(runs.map((x) => x.deployMs), 0), importSpanMs: Math.round(median(runs.map((x) => x.importSpanMs))),
+        invocationMs: summary(runs.flatMap((x) => x.invocations), 0), kmsCallsPerKey: Number(median(runs.map((x) => x.kmsCallsPerKey)).toFixed(2)),
+      });
+    }
+
+    const regions = [];
+    for (const r of plan.regionCounts) {
+      const runs = [];
+      for (let rep = 0; rep < (plan.regionReps?.[r] ?? 1); rep++) runs.push(await deployReplicas(r, rep));
       regions.push({
-        regions: r, primaryDeployMs: Math.round(primaryMs), replicasDeployMs: Math.round(replicasMs),
-        importSpanMs: Math.round(importSpan(cloud.kms.calls)), invocationMs: summary(imports.map((inv) => inv.durationMs), 0),
+        regions: r, reps: runs.length, primaryDeployMs: Math.round(median(runs.map((x) => x.primaryMs))), replicasDeployMs: summary(runs.map((x) => x.replicasMs), 0),
+        importSpanMs: Math.round(median(runs.map((x) => x.importSpanMs))), invocationMs: summary(runs.flatMap((x) => x.invocations), 0),
       });
     }
     return { latencyMs: plan.latencyMs, keys, regions };

@@ -1,6 +1,6 @@
 'use strict';
 // Synth cost: N ExternalKeys vs N plain kms.Key, in one process, interleaved so that both see
-// the same machine. Each sample is a fresh App: construct the stack, then app.synth() into a
+// the same machine (and, run by bench/run.js as `synth.js cold ...`, once in a fresh process). Each sample is a fresh App: construct the stack, then app.synth() into a
 // fresh directory (what `cdk synth` does in the app process). One warm-up of each first, so that
 // module loading and the handler asset's fingerprint (cached per process by the CDK) are not in
 // the first sample. Started by bench/run.js with child_process.fork; results via IPC.
@@ -91,6 +91,13 @@ function run({ sizes, reps }) {
     });
   }
   return { rows };
+}
+
+// `node bench/synth.js cold <external|plain> <n>`: one synth in this fresh process, as `cdk synth`
+// runs an app; prints the time from process start (so module loading is included).
+if (process.argv[2] === 'cold') {
+  const r = synthOnce(process.argv[3], Number(process.argv[4]));
+  console.log(JSON.stringify({ sinceStartMs: performance.now(), synthMs: r.ms }));
 }
 
 process.on('message', (msg) => {
