@@ -7,25 +7,20 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
  * standard AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL_SECRETS_MANAGER variables.
  */
 const MAX_ATTEMPTS = 5;
-const kmsClients = new Map<string, KMSClient>();
-const secretsClients = new Map<string, SecretsManagerClient>();
+const clients = new Map<string, KMSClient | SecretsManagerClient>();
+
+function cached<T extends KMSClient | SecretsManagerClient>(make: new (config: { region: string; maxAttempts: number }) => T, region: string): T {
+  const key = `${make.name}:${region}`;
+  if (!clients.has(key)) clients.set(key, new make({ region, maxAttempts: MAX_ATTEMPTS }));
+  return clients.get(key) as T;
+}
 
 export function kmsClient(region: string): KMSClient {
-  let client = kmsClients.get(region);
-  if (!client) {
-    client = new KMSClient({ region, maxAttempts: MAX_ATTEMPTS });
-    kmsClients.set(region, client);
-  }
-  return client;
+  return cached(KMSClient, region);
 }
 
 export function secretsClient(region: string): SecretsManagerClient {
-  let client = secretsClients.get(region);
-  if (!client) {
-    client = new SecretsManagerClient({ region, maxAttempts: MAX_ATTEMPTS });
-    secretsClients.set(region, client);
-  }
-  return client;
+  return cached(SecretsManagerClient, region);
 }
 
 /** The parts of an ARN the handler needs. */

@@ -1,22 +1,12 @@
 import * as http from 'http';
 import * as https from 'https';
-
-/** The body CloudFormation expects at the pre-signed ResponseURL. */
-export interface CfnResponse {
-  readonly Status: 'SUCCESS' | 'FAILED';
-  readonly Reason?: string;
-  readonly PhysicalResourceId: string;
-  readonly StackId: string;
-  readonly RequestId: string;
-  readonly LogicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
+import type { CustomResourceResponse } from '../lib/private/contract';
 
 /**
  * PUTs the answer to CloudFormation's pre-signed URL, retrying a few times: a lost answer would
  * leave the stack waiting for the custom resource timeout.
  */
-export async function sendResponse(responseUrl: string, body: CfnResponse, attempts = 4): Promise<void> {
+export async function sendResponse(responseUrl: string, body: CustomResourceResponse, attempts = 4): Promise<void> {
   const payload = Buffer.from(JSON.stringify(body));
   for (let attempt = 1; ; attempt++) {
     try {

@@ -137,3 +137,15 @@ export const ErrorCodes = {
   ROTATION: 'Rotation',
   AWS_ERROR: 'AwsError',
 } as const;
+
+/** The body a custom resource PUTs to CloudFormation's pre-signed ResponseURL. */
+export interface CustomResourceResponse {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly Reason?: string;
+  readonly PhysicalResourceId: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly NoEcho?: boolean;
+  readonly Data?: Record<string, string>;
+}

@@ -1,17 +1,9 @@
 import { randomUUID } from 'crypto';
 import * as http from 'http';
 
-/** A CloudFormation custom resource answer as PUT to the ResponseURL. */
-export interface CustomResourceResponse {
-  readonly Status: 'SUCCESS' | 'FAILED';
-  readonly Reason?: string;
-  readonly PhysicalResourceId: string;
-  readonly StackId: string;
-  readonly RequestId: string;
-  readonly LogicalResourceId: string;
-  readonly NoEcho?: boolean;
-  readonly Data?: Record<string, string>;
-}
+import type { CustomResourceResponse } from '../../lib/private/contract';
+
+export type { CustomResourceResponse };
 
 /** Stands in for CloudFormation's pre-signed S3 ResponseURL: records every answer it receives. */
 export class ResponseServer {
