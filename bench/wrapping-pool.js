@@ -32,6 +32,7 @@ function install(pemsBySpec) {
     });
   }
   const original = WrappingKeyPool.prototype.generate;
+  if (typeof original !== 'function') throw new Error('testing/emulator/wrapping-keys: WrappingKeyPool has no generate() any more; update bench/wrapping-pool.js');
   const next = {};
   WrappingKeyPool.prototype.generate = function generate(spec) {
     const list = ready[spec];

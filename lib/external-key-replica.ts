@@ -98,22 +98,19 @@ export class ExternalKeyReplica extends ImportedKeyBase {
       throw new ByokError(ErrorCodes.REGION, `a replica must be in another region than its primary (both are in ${primaryRegion})`, this);
     }
     const provider = ImportProvider.getOrCreate(this);
-    const policy = new iam.Policy(this, 'LookupPolicy', {
-      roles: [provider.role],
-      statements: [new iam.PolicyStatement({
-        actions: ['kms:DescribeKey'],
-        resources: [stack.formatArn({ service: 'kms', region: primaryRegion, resource: 'key', resourceName: '*' })],
-        // Only the key behind that alias.
-        conditions: { StringEquals: { 'kms:RequestAlias': primaryAlias } },
-      })],
-    });
+    const { policyDependable } = provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['kms:DescribeKey'],
+      resources: [stack.formatArn({ service: 'kms', region: primaryRegion, resource: 'key', resourceName: '*' })],
+      // Only the key behind that alias.
+      conditions: { StringEquals: { 'kms:RequestAlias': primaryAlias } },
+    }));
     const properties: Omit<PrimaryLookupProperties, 'ServiceToken'> = { PrimaryRegion: primaryRegion, AliasName: primaryAlias, KeySpec: keySpec, KeyUsage: keyUsage };
     const lookup = new CustomResource(this, 'PrimaryLookup', {
       serviceToken: provider.serviceToken,
       resourceType: PRIMARY_LOOKUP_RESOURCE_TYPE,
       properties,
     });
-    lookup.node.addDependency(policy);
+    if (policyDependable) lookup.node.addDependency(policyDependable);
     return lookup.getAttString('Arn');
   }
 }

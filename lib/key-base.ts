@@ -278,20 +278,23 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
 
     const provider = ImportProvider.getOrCreate(this);
     const material = options.material._bind(this, setup.kind);
-    const importPolicy = new iam.Policy(this, 'ImportPolicy', {
-      roles: [provider.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: [
-            ...IMPORT_ACTIONS,
-            ...(options.deleteMaterialOnRemoval ? DELETE_MATERIAL_ACTIONS : []),
-            ...(setup.rotateOnNewMaterial ? ROTATE_ACTIONS : []),
-          ],
-          resources: [setup.keyArn],
-        }),
-        ...material.statements,
+    // The handler's KMS permissions are in this key's own policy: they name this key only ("*" in
+    // a key policy is the key itself), live and die with the key (so a Delete that shreds the
+    // material still has them), and do not add up in the shared role's inline policy, which IAM
+    // limits to 10,240 characters per role (about 25 keys' worth of per-key policies).
+    this.policy.addStatements(new iam.PolicyStatement({
+      sid: 'AllowKeyMaterialImportByCdkKmsByok',
+      principals: [provider.role],
+      actions: [
+        ...IMPORT_ACTIONS,
+        ...(options.deleteMaterialOnRemoval ? DELETE_MATERIAL_ACTIONS : []),
+        ...(setup.rotateOnNewMaterial ? ROTATE_ACTIONS : []),
       ],
-    });
+      resources: ['*'],
+    }));
+    // Reading the material source is an identity permission on the role, on exact ARNs; keys that
+    // share a secret share the statement.
+    const granted = material.statements.map((statement) => provider.role.addToPrincipalPolicy(statement).policyDependable);
     const properties: Omit<ImportResourceProperties, 'ServiceToken'> = {
       KeyArn: setup.keyArn,
       KeySpec: setup.keySpec,
@@ -309,8 +312,8 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
       resourceType: IMPORT_RESOURCE_TYPE,
       properties,
     });
-    // The handler's permissions must exist before it runs, and stay until its Delete has run.
-    importResource.node.addDependency(importPolicy);
+    // The handler's permissions must exist before it runs (the key policy does: KeyArn).
+    for (const dependable of granted) if (dependable) importResource.node.addDependency(dependable);
 
     if (options.renewEvery) {
       const renewal: RenewalEvent = { source: 'cdk-kms-byok', action: 'renew', properties: { ServiceToken: provider.serviceToken, ...properties } };

@@ -76,7 +76,7 @@ export class FakeModule {
       C_GetMechanismList: () => self.options.mechanisms ?? [C.CKM_RSA_PKCS_OAEP, C.CKM_AES_KEY_GEN, C.CKM_AES_KEY_WRAP_PAD],
       C_GetMechanismInfo: () => ({ flags: C.CKF_WRAP }),
       C_OpenSession(slot, flags) {
-        self.record('C_OpenSession', [slot, flags]);
+        self.record('C_OpenSession', [slot, flags], flags);
         const h = self.next++;
         self.openSessions.add(h);
         return handle(h);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { Pkcs11SourceProperties } from '../../lib/private/contract';
-import { preparePkcs11Source } from '../../lambda/sources/pkcs11';
+import { describePkcs11Source, preparePkcs11Source } from '../../lambda/sources/pkcs11';
 import * as C from '../../lambda/sources/pkcs11/constants';
 import { FakeModule, FakeOptions } from './fake-module';
 import { kmsUnwrap, wrappingKeyPair } from './kms-side';
@@ -231,5 +231,64 @@ describe('the constants', () => {
     const compared = [...mine, ...ckr].filter(([k]) => pkcs11js[k] !== undefined);
     expect(compared.length).toBeGreaterThan(60);
     expect(Object.fromEntries(compared)).toEqual(Object.fromEntries(compared.map(([k]) => [k, pkcs11js[k]])));
+  });
+});
+
+describe('what the HSM\'s refusals become', () => {
+  test.each([
+    [C.CKR.KEY_UNEXTRACTABLE, 'MaterialSource', "key 'partner-key' on token 'fake-token' is not extractable (CKA_EXTRACTABLE=false)"],
+    [C.CKR.KEY_NOT_WRAPPABLE, 'MaterialSource', 'CKA_WRAP_WITH_TRUSTED=true'],
+    [C.CKR.MECHANISM_INVALID, 'WrappingCombination', 'this HSM does not offer RSA-OAEP (CKM_RSA_PKCS_OAEP) for C_WrapKey'],
+  ])('C_WrapKey answering 0x%s gives a %s error', async (code, errorCode, message) => {
+    const { prepared } = await setup({ failures: [{ fn: 'C_WrapKey', code }] });
+    const error = await Promise.resolve().then(() => prepared.wrap(wrappingKeyPair(2048).publicKeyDer, 'RSAES_OAEP_SHA_1')).catch((e) => e);
+    await prepared.close();
+    expect(error.code).toBe(errorCode);
+    expect(error.message).toContain(message);
+    expect(error.message).toContain(C.ckrName(code));
+  });
+
+  test('a locked PIN says the security officer must act', async () => {
+    const hsm = new FakeModule({ failures: [{ fn: 'C_Login', code: C.CKR.PIN_LOCKED }] });
+    const module = hsm.module();
+    await expect(preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }))
+      .rejects.toThrow("the user PIN of token 'fake-token' cannot be used; the token's security officer must reset or initialise it: the HSM answered CKR_PIN_LOCKED (0xa4)");
+  });
+
+  test('a write-protected token is used through a read-only session', async () => {
+    const { hsm, prepared } = await setup({ failures: [{ fn: 'C_OpenSession', code: C.CKR.TOKEN_WRITE_PROTECTED, mechanism: C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION }] });
+    await prepared.wrap(wrappingKeyPair(2048).publicKeyDer, 'RSAES_OAEP_SHA_1');
+    await prepared.close();
+    expect(hsm.callsOf('C_OpenSession').map((c) => c[1])).toEqual([C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION, C.CKF_SERIAL_SESSION]);
+  });
+
+  test('an AES key named for an HMAC key spec is refused with both key types', async () => {
+    const hsm = new FakeModule();
+    hsm.addKey({ [C.CKA_CLASS]: C.CKO_SECRET_KEY, [C.CKA_KEY_TYPE]: C.CKK_AES, [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: 32 }, randomBytes(32));
+    const module = hsm.module();
+    await expect(preparePkcs11Source(SOURCE, { keySpec: 'HMAC_256', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }))
+      .rejects.toThrow("key 'partner-key' on token 'fake-token' is a CKK_AES secret key; a HMAC_256 key needs a generic secret or HMAC key (CKK_GENERIC_SECRET, CKK_SHA*_HMAC)");
+  });
+
+  test('in China (aws-cn) SYMMETRIC_DEFAULT is SM4: any 16-byte secret key type is accepted', async () => {
+    const hsm = new FakeModule();
+    const CKK_VENDOR_SM4 = 0x80000001;
+    hsm.addKey({ [C.CKA_CLASS]: C.CKO_SECRET_KEY, [C.CKA_KEY_TYPE]: CKK_VENDOR_SM4, [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: 16 }, randomBytes(16));
+    const module = hsm.module();
+    const prepared = await preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws-cn' }, { loadModule: () => module, readPin: async () => PIN });
+    await prepared.close();
+  });
+
+  test('wrap after close is refused, and the source names itself by token and key', async () => {
+    const { prepared } = await setup();
+    await prepared.close();
+    expect(() => prepared.wrap(wrappingKeyPair(2048).publicKeyDer, 'RSAES_OAEP_SHA_1')).toThrow("the HSM session for key 'partner-key' on token 'fake-token' is already closed");
+    expect(describePkcs11Source({ ...SOURCE, KeyId: '0a01' })).toBe("HSM key 'partner-key' (CKA_ID 0a01) on token 'fake-token'");
+  });
+
+  test('an unknown wrapping algorithm is refused', async () => {
+    const { prepared } = await setup();
+    expect(() => prepared.wrap(wrappingKeyPair(2048).publicKeyDer, 'RSAES_PKCS1_V1_5')).toThrow("wrapping algorithm 'RSAES_PKCS1_V1_5' is not supported");
+    await prepared.close();
   });
 });

@@ -25,7 +25,11 @@ let setup: { env?: SoftHsmEnv; reason?: string } | undefined;
 export function softHsm(): { env?: SoftHsmEnv; reason?: string } {
   if (setup) return setup;
   try {
-    const out = execFileSync(path.join(__dirname, '..', '..', 'scripts', 'setup-softhsm.sh'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    // One token per jest worker: SoftHSM's file store is not safe for two processes writing one token.
+    const dir = path.join(__dirname, '..', '..', '.softhsm', `worker-${process.env.JEST_WORKER_ID ?? '0'}`);
+    const out = execFileSync(path.join(__dirname, '..', '..', 'scripts', 'setup-softhsm.sh'), [], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000, env: { ...process.env, SOFTHSM_DIR: dir },
+    });
     const env = Object.fromEntries([...out.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1], m[2]])) as unknown as SoftHsmEnv;
     setNativeEnv('SOFTHSM2_CONF', env.SOFTHSM2_CONF);
     setup = { env };
@@ -33,7 +37,7 @@ export function softHsm(): { env?: SoftHsmEnv; reason?: string } {
     const err = e as { status?: number; stderr?: string; message: string };
     // Exit code 3: softhsm2 is missing and this machine cannot install it (no root, no apt-get).
     if (err.status === 3) setup = { reason: (err.stderr ?? err.message).trim() };
-    else throw new Error(`scripts/setup-softhsm.sh failed: ${err.stderr ?? err.message}`);
+    else throw new Error(`scripts/setup-softhsm.sh failed: ${err.stderr ?? err.message}`, { cause: e });
   }
   return setup;
 }
@@ -53,7 +57,6 @@ function setNativeEnv(name: string, value: string): void {
 export function describeWithSoftHsm(name: string, fn: (env: () => SoftHsmEnv) => void): void {
   const { env, reason } = softHsm();
   if (!env) {
-    // eslint-disable-next-line no-console
     console.warn(`SKIPPED "${name}": SoftHSM2 is not installable on this machine: ${reason}`);
     describe.skip(name, () => fn(() => { throw new Error('unreachable'); }));
     return;

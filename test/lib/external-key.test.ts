@@ -62,24 +62,25 @@ describe('ExternalKey', () => {
     t.resourceCountIs(IMPORT_RESOURCE_TYPE, 3);
   });
 
-  test('the handler policy of each key names that key and that secret exactly, and only the actions used', () => {
+  test('the handler may import into each key through that key\'s own policy, with only the actions used', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'A', { material: KeyMaterial.fromSecret(secret) });
     new ExternalKey(stack, 'B', { material: KeyMaterial.fromSecret(secret), deleteMaterialOnRemoval: true });
-    const t = Template.fromStack(stack);
-    const policies = t.findResources('AWS::IAM::Policy');
-    const statements = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
-    for (const s of statements) expect(s.Resource).not.toEqual('*');
-    const importStatements = statements.filter((s: any) => [s.Action].flat().includes('kms:ImportKeyMaterial'));
-    expect(importStatements.map((s: any) => s.Resource)).toEqual([
-      { 'Fn::GetAtt': [expect.stringMatching(/^A/), 'Arn'] },
-      { 'Fn::GetAtt': [expect.stringMatching(/^B/), 'Arn'] },
+    const keys = Template.fromStack(stack).findResources('AWS::KMS::Key');
+    const importStatements = Object.entries(keys).map(([id, k]: [string, any]) => [id, k.Properties.KeyPolicy.Statement.find((s: any) => s.Sid === 'AllowKeyMaterialImportByCdkKmsByok')]);
+    expect(importStatements).toEqual([
+      [expect.stringMatching(/^A/), { Sid: 'AllowKeyMaterialImportByCdkKmsByok', Effect: 'Allow', Resource: '*', Principal: { AWS: { 'Fn::GetAtt': [expect.stringMatching(/^CdkKmsByokImportProviderRole/), 'Arn'] } }, Action: ['kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:DescribeKey'] }],
+      [expect.stringMatching(/^B/), expect.objectContaining({ Action: ['kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:DescribeKey', 'kms:DeleteImportedKeyMaterial'] })],
     ]);
-    expect(importStatements[0].Action).toEqual(['kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:DescribeKey']);
-    expect(importStatements[1].Action).toContain('kms:DeleteImportedKeyMaterial');
-    const secretStatements = statements.filter((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    expect(secretStatements.map((s: any) => s.Resource)).toEqual([SECRET_ARN, SECRET_ARN]);
-    expect(secretStatements[0].Action).toEqual('secretsmanager:GetSecretValue');
+  });
+
+  test('the handler role reads exactly the secrets used, once each, and has no wildcard resource', () => {
+    const { stack, secret } = stackWithSecret();
+    for (const id of ['A', 'B', 'C']) new ExternalKey(stack, id, { material: KeyMaterial.fromSecret(secret) });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    for (const s of statements) expect(s.Resource).not.toEqual('*');
+    expect(statements.filter((s: any) => s.Action === 'secretsmanager:GetSecretValue')).toEqual([{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: SECRET_ARN }]);
+    expect(statements.flatMap((s: any) => [s.Action].flat()).filter((a: string) => a.startsWith('kms:'))).toEqual([]);
   });
 
   test('a secret known only by name is granted with the 6-character suffix wildcard, not more', () => {
@@ -91,12 +92,12 @@ describe('ExternalKey', () => {
     expect(read.Resource['Fn::Join'][1].slice(-1)[0]).toEqual(':secretsmanager:us-east-1:111122223333:secret:byok/material-??????');
   });
 
-  test('the import waits for its IAM policy', () => {
+  test('the import waits for the handler role\'s policy (its key policy comes with the key)', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
     const t = Template.fromStack(stack);
-    const [policyId] = Object.entries(t.findResources('AWS::IAM::Policy')).find(([, p]: any) => JSON.stringify(p).includes('ImportKeyMaterial'))!;
-    t.hasResource(IMPORT_RESOURCE_TYPE, { DependsOn: Match.arrayWith([policyId]) });
+    const [policyId] = Object.entries(t.findResources('AWS::IAM::Policy')).find(([, p]: any) => JSON.stringify(p).includes('GetSecretValue'))!;
+    t.hasResource(IMPORT_RESOURCE_TYPE, { DependsOn: Match.arrayWith([policyId]), Properties: Match.objectLike({ KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } }) });
   });
 
   test('keyArn comes from the import, so an encrypted bucket is created only after the key holds material', () => {

@@ -27,9 +27,9 @@ describe('ExternalKeyReplica', () => {
       DeletionPolicy: 'Retain',
     });
     t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { Replica: 'true', KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] }, Material: Match.objectLike({ SecretArn: SECRET }) });
-    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [Match.objectLike({
+    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
       Action: 'kms:DescribeKey', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:us-east-1:111122223333:key/*']] }, Condition: { StringEquals: { 'kms:RequestAlias': 'alias/bluescape' } },
-    })] } });
+    })]) } });
     t.resourceCountIs('AWS::Lambda::Function', 1);
   });
 
