@@ -9,10 +9,19 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 const MAX_ATTEMPTS = 5;
 const clients = new Map<string, KMSClient | SecretsManagerClient>();
 
-function cached<T extends KMSClient | SecretsManagerClient>(make: new (config: { region: string; maxAttempts: number }) => T, region: string): T {
+function cached<T extends KMSClient | SecretsManagerClient>(make: new (config: { region: string; maxAttempts: number; cacheMiddleware: boolean }) => T, region: string): T {
   const key = `${make.name}:${region}`;
-  if (!clients.has(key)) clients.set(key, new make({ region, maxAttempts: MAX_ATTEMPTS }));
+  // cacheMiddleware: build each command's middleware stack once (measured: about 1 ms of CPU
+  // per import). It applies only to calls without per-call options, so none are passed; the
+  // deadline stops in-flight calls by destroying the clients instead (abortAllClients).
+  if (!clients.has(key)) clients.set(key, new make({ region, maxAttempts: MAX_ATTEMPTS, cacheMiddleware: true }));
   return clients.get(key) as T;
+}
+
+/** Stops every in-flight call (their sockets are closed); the next call makes new clients. */
+export function abortAllClients(): void {
+  for (const client of clients.values()) client.destroy();
+  clients.clear();
 }
 
 export function kmsClient(region: string): KMSClient {

@@ -42,7 +42,7 @@ export async function update(props: ImportResourceProperties, old: ImportResourc
   const materialChanged = JSON.stringify(props.Material) !== JSON.stringify(old.Material);
   const changed = props.KeyArn !== old.KeyArn || materialChanged
     || JSON.stringify(props.Expiration) !== JSON.stringify(old.Expiration);
-  if (!changed) return describe(props, ctx);
+  if (!changed) return describe(props);
   if (!(materialChanged && props.RotateOnNewMaterial === 'true' && props.KeyArn === old.KeyArn)) return importMaterial(props, ctx);
   // The reference changed: it may still name the same material (a re-pinned version), which is
   // re-imported as EXISTING_KEY_MATERIAL; only material KMS calls new is rotated to.
@@ -62,7 +62,7 @@ export async function update(props: ImportResourceProperties, old: ImportResourc
 async function rotate(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
   const imported = await importMaterial(props, ctx, 'NEW_KEY_MATERIAL');
   try {
-    await kmsClient(keyRegion(props.KeyArn)).send(new RotateKeyOnDemandCommand({ KeyId: props.KeyArn }), { abortSignal: ctx.signal });
+    await kmsClient(keyRegion(props.KeyArn)).send(new RotateKeyOnDemandCommand({ KeyId: props.KeyArn }));
   } catch (e) {
     throw kmsError(e, props);
   }
@@ -84,7 +84,7 @@ export async function remove(props: ImportResourceProperties, physicalResourceId
   if (props.DeleteMaterialOnRemoval !== 'true' || physicalResourceId !== props.KeyArn) return result;
   const kms = kmsClient(keyRegion(props.KeyArn));
   try {
-    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: props.KeyArn }), { abortSignal: ctx.signal });
+    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: props.KeyArn }));
     ctx.log?.('deleted imported key material', { keyArn: props.KeyArn });
   } catch (e) {
     // Already gone: the key was deleted, is pending deletion, or never held material.
@@ -132,8 +132,8 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
       KeyId: props.KeyArn,
       WrappingAlgorithm: props.WrappingAlgorithm as any,
       WrappingKeySpec: props.WrappingKeySpec as any,
-    }), { abortSignal: ctx.signal }),
-    prepareSource(props.Material, { keySpec: props.KeySpec, partition, signal: ctx.signal }),
+    })),
+    prepareSource(props.Material, { keySpec: props.KeySpec, partition }),
   );
   let wrapped: Buffer;
   try {
@@ -141,6 +141,8 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
   } finally {
     await source.close();
   }
+  // Past the deadline CloudFormation has been told the import failed: change nothing after that.
+  if (ctx.signal?.aborted) throw new ImportError(ErrorCodes.TIMEOUT, 'stopped before ImportKeyMaterial: the deadline passed');
   const now = ctx.now?.() ?? new Date();
   const validTo = validToFor(props, now);
   const response = await kms.send(new ImportKeyMaterialCommand({
@@ -155,7 +157,7 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
     // take its primary's material, which KMS asks for as EXISTING_KEY_MATERIAL; ImportType
     // exists for symmetric keys only.
     ImportType: importType ?? (props.Replica === 'true' && props.KeySpec === 'SYMMETRIC_DEFAULT' ? 'EXISTING_KEY_MATERIAL' : undefined),
-  }), { abortSignal: ctx.signal });
+  }));
   ctx.log?.('imported key material', { keyArn: props.KeyArn, keyMaterialId: response.KeyMaterialId, validTo: validTo?.toISOString() });
   return {
     physicalResourceId: props.KeyArn,
@@ -163,10 +165,10 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
   };
 }
 
-async function describe(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+async function describe(props: ImportResourceProperties): Promise<ImportResult> {
   const kms = kmsClient(keyRegion(props.KeyArn));
   try {
-    const { KeyMetadata: meta } = await kms.send(new DescribeKeyCommand({ KeyId: props.KeyArn }), { abortSignal: ctx.signal });
+    const { KeyMetadata: meta } = await kms.send(new DescribeKeyCommand({ KeyId: props.KeyArn }));
     return { physicalResourceId: props.KeyArn, data: resultData(props.KeyArn, meta?.CurrentKeyMaterialId, meta?.ValidTo) };
   } catch (e) {
     throw kmsError(e, props);

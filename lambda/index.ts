@@ -1,5 +1,6 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { ErrorCodes, ImportResourceProperties, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties, RenewalEvent } from '../lib/private/contract';
+import { abortAllClients } from './aws';
 import { sendResponse } from './cfn-response';
 import { ImportError } from './errors';
 import { create, ImportResult, remove, renew, update } from './importer';
@@ -67,6 +68,7 @@ async function withDeadline<T>(context: LambdaContext, work: (signal: AbortSigna
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       abort.abort();
+      abortAllClients();
       reject(new ImportError(ErrorCodes.TIMEOUT, `the import did not finish within ${Math.round(budget / 1000)} s and was stopped so that CloudFormation gets an answer; KMS or Secrets Manager may be unreachable from the handler (VPC endpoints, network) or slow. Deploy again: a repeated import of the same material is safe`));
     }, budget);
   });
@@ -82,7 +84,7 @@ function dispatch(event: CloudFormationCustomResourceEvent, signal: AbortSignal)
   if (event.ResourceType === PRIMARY_LOOKUP_RESOURCE_TYPE) {
     return event.RequestType === 'Delete'
       ? Promise.resolve({ physicalResourceId: event.PhysicalResourceId, data: {} })
-      : lookUpPrimary(event.ResourceProperties as unknown as PrimaryLookupProperties, ctx);
+      : lookUpPrimary(event.ResourceProperties as unknown as PrimaryLookupProperties);
   }
   const props = event.ResourceProperties as unknown as ImportResourceProperties;
   switch (event.RequestType) {

@@ -2,18 +2,18 @@ import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { ErrorCodes, PrimaryLookupProperties } from '../lib/private/contract';
 import { kmsClient } from './aws';
 import { ImportError } from './errors';
-import type { ImportContext, ImportResult } from './importer';
+import type { ImportResult } from './importer';
 
 /**
  * Finds a multi-Region primary key by alias in its region, so that a replica stack in another
  * region can name it without a cross-region reference. Read-only; checks that the key can have
  * replicas with imported material, and that its spec is the one the replica was declared with.
  */
-export async function lookUpPrimary(props: PrimaryLookupProperties, ctx: ImportContext): Promise<ImportResult> {
+export async function lookUpPrimary(props: PrimaryLookupProperties): Promise<ImportResult> {
   const name = `primary key ${props.AliasName} in ${props.PrimaryRegion}`;
   let meta;
   try {
-    ({ KeyMetadata: meta } = await kmsClient(props.PrimaryRegion).send(new DescribeKeyCommand({ KeyId: props.AliasName }), { abortSignal: ctx.signal }));
+    ({ KeyMetadata: meta } = await kmsClient(props.PrimaryRegion).send(new DescribeKeyCommand({ KeyId: props.AliasName })));
   } catch (e) {
     const err = e as Error;
     if (err.name === 'NotFoundException') {

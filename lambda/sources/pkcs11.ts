@@ -20,7 +20,7 @@ import type { PreparedSource, SourceContext } from './source';
 /** What the source needs from outside; tests replace the module loader and the PIN reader. */
 export interface Pkcs11Dependencies {
   readonly loadModule: ModuleLoader;
-  readonly readPin: (source: Pkcs11SourceProperties, signal?: AbortSignal) => Promise<string>;
+  readonly readPin: (source: Pkcs11SourceProperties) => Promise<string>;
 }
 
 const DEFAULT_DEPENDENCIES: Pkcs11Dependencies = { loadModule, readPin };
@@ -28,7 +28,7 @@ const DEFAULT_DEPENDENCIES: Pkcs11Dependencies = { loadModule, readPin };
 export async function preparePkcs11Source(source: Pkcs11SourceProperties, ctx: SourceContext, deps: Pkcs11Dependencies = DEFAULT_DEPENDENCIES): Promise<PreparedSource> {
   checkProperties(source);
   // The PIN request is in flight while the (synchronous) module load and slot lookup run.
-  const pinRead = deps.readPin(source, ctx.signal);
+  const pinRead = deps.readPin(source);
   let module;
   let slot: Handle;
   try {

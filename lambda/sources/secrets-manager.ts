@@ -11,7 +11,7 @@ import { PreparedSource, SourceContext } from './source';
  * checked against the key spec, wrapped in the handler with node's crypto, then zeroed.
  */
 export async function prepareSecretsManagerSource(source: SecretsManagerSourceProperties, ctx: SourceContext): Promise<PreparedSource> {
-  const material = await readSecretMaterial(source, ctx.signal);
+  const material = await readSecretMaterial(source);
   return {
     wrap(publicKeyDer, wrappingAlgorithm) {
       checkMaterial(ctx.keySpec, material, ctx.partition, `the material in secret ${source.SecretArn}`);
@@ -27,7 +27,7 @@ export async function prepareSecretsManagerSource(source: SecretsManagerSourcePr
  * Reads key material from a Secrets Manager secret and decodes it to bytes. The caller zeroes
  * the returned buffer. (A SecretString is a JS string and cannot be zeroed; see SECURITY.md.)
  */
-export async function readSecretMaterial(source: SecretsManagerSourceProperties, signal?: AbortSignal): Promise<Buffer> {
+export async function readSecretMaterial(source: SecretsManagerSourceProperties): Promise<Buffer> {
   const arn = parseArn(source.SecretArn);
   if (!arn || arn.service !== 'secretsmanager') {
     throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `'${source.SecretArn}' is not a Secrets Manager secret ARN`);
@@ -39,7 +39,7 @@ export async function readSecretMaterial(source: SecretsManagerSourceProperties,
       SecretId: source.SecretArn,
       VersionId: source.VersionId,
       VersionStage: source.VersionStage,
-    }), { abortSignal: signal });
+    }));
   } catch (e) {
     throw secretError(e, name);
   }

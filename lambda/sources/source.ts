@@ -7,7 +7,6 @@ import { prepareSecretsManagerSource } from './secrets-manager';
 export interface SourceContext {
   readonly keySpec: string;
   readonly partition: string;
-  readonly signal?: AbortSignal;
 }
 
 /**

@@ -8,7 +8,7 @@ import { ImportError } from '../../errors';
  * it lives in a JS string (pkcs11js's C_Login takes one), which cannot be zeroed.
  * For CloudHSM the "PIN" is `<crypto user name>:<password>`.
  */
-export async function readPin(source: Pkcs11SourceProperties, signal?: AbortSignal): Promise<string> {
+export async function readPin(source: Pkcs11SourceProperties): Promise<string> {
   const arn = parseArn(source.PinSecretArn);
   if (!arn || arn.service !== 'secretsmanager') {
     throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `'${source.PinSecretArn}' is not a Secrets Manager secret ARN (the HSM PIN secret)`);
@@ -16,7 +16,7 @@ export async function readPin(source: Pkcs11SourceProperties, signal?: AbortSign
   const name = `the HSM PIN secret ${source.PinSecretArn}`;
   let response;
   try {
-    response = await secretsClient(arn.region).send(new GetSecretValueCommand({ SecretId: source.PinSecretArn }), { abortSignal: signal });
+    response = await secretsClient(arn.region).send(new GetSecretValueCommand({ SecretId: source.PinSecretArn }));
   } catch (e) {
     const err = e as { name?: string; message?: string };
     switch (err.name) {
