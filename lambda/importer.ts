@@ -11,7 +11,8 @@ import { ErrorCodes, ImportResourceProperties } from '../lib/private/contract';
 import { checkImportCombination } from '../lib/private/import-rules';
 import { kmsClient, parseArn } from './aws';
 import { ImportError } from './errors';
-import { describeSource, prepareSource, PreparedSource } from './sources/source';
+import { importOffline } from './sources/offline-wrap';
+import { describeSource, mismatchRemedy, prepareSource, PreparedSource } from './sources/source';
 
 /** What the handler answers CloudFormation with. */
 export interface ImportResult {
@@ -108,6 +109,21 @@ async function importMaterial(props: ImportResourceProperties, ctx: ImportContex
   if (violation) throw new ImportError(violation.code, violation.message);
 
   const kms = kmsClient(arn.region);
+  if (props.Material.Type === 'OfflineWrap') {
+    // No retry with fresh parameters here: the material was wrapped offline for one token.
+    const now = ctx.now?.() ?? new Date();
+    const validTo = props.Material.WrappedSecretArn ? validToFor(props, now) : undefined;
+    try {
+      const outcome = await importOffline(kms, props, props.Material, validTo, now);
+      ctx.log?.(props.Material.WrappedSecretArn ? 'imported offline-wrapped key material' : 'published import parameters', { keyArn: props.KeyArn, parametersValidTo: outcome.parametersValidTo?.toISOString() });
+      return {
+        physicalResourceId: props.KeyArn,
+        data: { ...resultData(props.KeyArn, outcome.keyMaterialId, validTo), ParametersValidTo: outcome.parametersValidTo?.toISOString() ?? '' },
+      };
+    } catch (e) {
+      throw e instanceof ImportError ? e : kmsError(e, props);
+    }
+  }
   // A lost ImportKeyMaterial response makes the SDK's retry reuse a spent import token. KMS then
   // answers InvalidImportToken; starting over with fresh parameters succeeds, because importing
   // the same material again is allowed.
@@ -231,7 +247,7 @@ function kmsError(e: unknown, props: ImportResourceProperties): Error {
   const detail = err.message ? `: ${err.message}` : '';
   switch (err.name) {
     case 'IncorrectKeyMaterialException':
-      return new ImportError(ErrorCodes.MATERIAL_MISMATCH, `KMS refused the material from ${describeSource(props.Material)} for ${key}${detail}. A key holds the material first imported into it; the key keeps that material. Point the secret (version) back at it, or create a new ExternalKey for new material`);
+      return new ImportError(ErrorCodes.MATERIAL_MISMATCH, `KMS refused the material from ${describeSource(props.Material)} for ${key}${detail}. A key holds the material first imported into it; the key keeps that material. ${mismatchRemedy(props.Material)}`);
     case 'InvalidCiphertextException':
       return new ImportError(ErrorCodes.AWS_ERROR, `KMS could not unwrap the material for ${key} with ${props.WrappingAlgorithm}/${props.WrappingKeySpec}${detail}`);
     case 'NotFoundException':

@@ -84,6 +84,16 @@ export abstract class KeyMaterial {
   }
   // --- end issue 5 ---
 
+  /**
+   * The offline (two-phase) flow, for an HSM the handler cannot reach (air-gapped, on premises).
+   * Phase 1 (no `wrappedMaterial`) publishes the wrapping public key and import token to
+   * `parametersSecret`; you wrap the key in your HSM; phase 2 (deploy again with
+   * `wrappedMaterial`) imports the wrapped blob, within 24 hours of phase 1. See docs/hsm.md.
+   */
+  public static fromOfflineWrap(options: OfflineWrapOptions): KeyMaterial {
+    return new OfflineWrapKeyMaterial(options);
+  }
+
   /** @internal */
   public abstract _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding;
 }
@@ -111,9 +121,7 @@ class SecretKeyMaterial extends KeyMaterial {
   public _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding {
     checkSecretIsReachable(this.secret, scope);
     const defaultEncoding = kind === 'SYMMETRIC' || kind === 'HMAC' ? KeyMaterialEncoding.BASE64 : KeyMaterialEncoding.PEM;
-    // A secret imported by name has a partial ARN; IAM needs the 6-character suffix wildcard.
-    const secretArnForPolicy = this.secret.secretFullArn ?? `${this.secret.secretArn}-??????`;
-    const statements = [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [secretArnForPolicy] })];
+    const statements = [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [arnForPolicy(this.secret)] })];
     if (this.secret.encryptionKey) {
       statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.secret.encryptionKey.keyArn] }));
     }
@@ -129,4 +137,72 @@ class SecretKeyMaterial extends KeyMaterial {
       statements,
     };
   }
+}
+
+/** Options for {@link KeyMaterial.fromOfflineWrap}. */
+export interface OfflineWrapOptions {
+  /**
+   * A secret that phase 1 overwrites with the wrapping public key and import token (JSON: keyArn,
+   * wrappingAlgorithm, wrappingKeySpec, publicKey, publicKeyPem, importToken, parametersValidTo).
+   * They are not secret, but a secret keeps them with the key's other import inputs.
+   */
+  readonly parametersSecret: secretsmanager.ISecret;
+
+  /**
+   * Phase 2: the secret holding the wrapped key material (EncryptedKeyMaterial), base64 in a
+   * SecretString or raw in a SecretBinary, made with the published public key and algorithm.
+   *
+   * @default - phase 1: publish the parameters and leave the key PendingImport
+   */
+  readonly wrappedMaterial?: secretsmanager.ISecret;
+
+  /**
+   * The version of `wrappedMaterial` to import; a new wrap stored as a new version is imported
+   * when this changes.
+   *
+   * @default - AWSCURRENT
+   */
+  readonly wrappedMaterialVersionId?: string;
+
+  /**
+   * Change this (e.g. 1, 2, ...) in phase 1 to ask for new parameters, for example when the
+   * import token expired before the wrapped material was imported.
+   *
+   * @default 0
+   */
+  readonly parametersGeneration?: number;
+}
+
+class OfflineWrapKeyMaterial extends KeyMaterial {
+  constructor(private readonly options: OfflineWrapOptions) {
+    super();
+  }
+
+  public _bind(scope: IConstruct): KeyMaterialBinding {
+    const { parametersSecret, wrappedMaterial } = this.options;
+    checkSecretIsReachable(parametersSecret, scope);
+    if (wrappedMaterial) checkSecretIsReachable(wrappedMaterial, scope);
+    const statements = [
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], resources: [arnForPolicy(parametersSecret)] }),
+      ...(wrappedMaterial ? [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [arnForPolicy(wrappedMaterial)] })] : []),
+      ...[parametersSecret, wrappedMaterial].filter((s) => s?.encryptionKey).map((s) => new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [s!.encryptionKey!.keyArn],
+      })),
+    ];
+    return {
+      source: {
+        Type: 'OfflineWrap',
+        ParametersSecretArn: parametersSecret.secretArn,
+        WrappedSecretArn: wrappedMaterial?.secretArn,
+        WrappedVersionId: this.options.wrappedMaterialVersionId,
+        ParametersGeneration: this.options.parametersGeneration !== undefined ? String(this.options.parametersGeneration) : undefined,
+      },
+      statements,
+    };
+  }
+}
+
+/** A secret imported by name has a partial ARN; IAM needs the 6-character suffix wildcard. */
+function arnForPolicy(secret: secretsmanager.ISecret): string {
+  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }

@@ -96,7 +96,7 @@ export class PartnerAccess {
 }
 
 /** An AWS account id is exactly 12 digits; a token is checked by CloudFormation instead. */
-export function validateAccountId(accountId: string, scope: IConstruct): void {
+function validateAccountId(accountId: string, scope: IConstruct): void {
   if (Token.isUnresolved(accountId)) return;
   if (!/^\d{12}$/.test(accountId)) {
     throw new ByokError(ErrorCodes.ACCOUNT_ID, `partner account id '${accountId}' is not valid: an AWS account id is exactly 12 digits`, scope);

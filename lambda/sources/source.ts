@@ -37,7 +37,20 @@ export function describeSource(source: MaterialSourceProperties): string {
       return `secret ${source.SecretArn}`;
     case 'Pkcs11': // issue 5
       return describePkcs11Source(source);
+    case 'OfflineWrap':
+      return `the wrapped material in secret ${source.WrappedSecretArn}`;
     default:
       return 'the material source';
+  }
+}
+
+/** What to do when KMS refuses the material a source gave (IncorrectKeyMaterialException). */
+export function mismatchRemedy(source: MaterialSourceProperties): string {
+  switch (source.Type) {
+    case 'Pkcs11':
+      // The handler never sees HSM-wrapped material, so KMS is the first to judge its format.
+      return 'Select the HSM key that was first imported into this KMS key (keyLabel / keyId), or create a new ExternalKey for new material. If this is the first import, the HSM produced material KMS finds invalid for the key spec (SoftHSM 2.6 pads private keys before wrapping: see docs/hsm.md)';
+    default:
+      return 'Point the secret (version) back at it, or create a new ExternalKey for new material';
   }
 }

@@ -10,7 +10,35 @@
 export const IMPORT_RESOURCE_TYPE = 'Custom::KmsKeyMaterialImport';
 
 /** Where the handler reads the key material from. */
-export type MaterialSourceProperties = SecretsManagerSourceProperties | Pkcs11SourceProperties; // | Pkcs11: issue 5
+export type MaterialSourceProperties = SecretsManagerSourceProperties | Pkcs11SourceProperties | OfflineWrapSourceProperties;
+
+/**
+ * The offline (two-phase) flow: phase 1 (no WrappedSecretArn) publishes the wrapping public key
+ * and import token to ParametersSecretArn; the user wraps outside AWS (an air-gapped HSM);
+ * phase 2 imports the wrapped blob stored in WrappedSecretArn with the published token.
+ */
+export interface OfflineWrapSourceProperties {
+  readonly Type: 'OfflineWrap';
+  readonly ParametersSecretArn: string;
+  readonly WrappedSecretArn?: string;
+  readonly WrappedVersionId?: string;
+  /** Changing it asks phase 1 for new parameters (e.g. after the token expired unused). */
+  readonly ParametersGeneration?: string;
+}
+
+/** What phase 1 writes to the parameters secret (JSON), for the user's wrapping step. */
+export interface PublishedImportParameters {
+  readonly keyArn: string;
+  readonly wrappingAlgorithm: string;
+  readonly wrappingKeySpec: string;
+  /** The wrapping public key: base64 DER (SubjectPublicKeyInfo), and the same as PEM. */
+  readonly publicKey: string;
+  readonly publicKeyPem: string;
+  /** base64 */
+  readonly importToken: string;
+  /** ISO 8601: import before this moment. */
+  readonly parametersValidTo: string;
+}
 
 export interface SecretsManagerSourceProperties {
   readonly Type: 'SecretsManager';

@@ -1,0 +1,209 @@
+import { randomBytes } from 'crypto';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { SecretsManagerSourceProperties } from '../../lib/private/contract';
+import { ImportError } from '../../lambda/errors';
+import { prepareSecretsManagerSource, readSecretMaterial } from '../../lambda/sources/secrets-manager';
+import * as wrap from '../../lambda/wrap';
+
+const secrets = mockClient(SecretsManagerClient);
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:111122223333:secret:byok-AbCdEf';
+
+const source = (overrides: Partial<SecretsManagerSourceProperties> = {}): SecretsManagerSourceProperties => ({
+  Type: 'SecretsManager', SecretArn: SECRET_ARN, Encoding: 'BASE64', ...overrides,
+});
+
+async function failure(s: SecretsManagerSourceProperties): Promise<ImportError> {
+  const e = await readSecretMaterial(s).then(() => undefined, (err) => err);
+  expect(e).toBeInstanceOf(ImportError);
+  return e as ImportError;
+}
+
+const named = (name: string, message?: string) => Object.assign(new Error(message), { name, message });
+
+beforeEach(() => secrets.reset());
+
+describe('readSecretMaterial', () => {
+  test('a base64 SecretString is decoded, read in the secret\'s own region', async () => {
+    const material = randomBytes(32);
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: material.toString('base64') });
+    await expect(readSecretMaterial(source())).resolves.toEqual(material);
+    const client = secrets.commandCalls(GetSecretValueCommand)[0].thisValue as SecretsManagerClient;
+    await expect(client.config.region()).resolves.toBe('eu-central-1');
+  });
+
+  test('a pinned VersionId and VersionStage are passed to GetSecretValue', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'AAAA' });
+    await readSecretMaterial(source({ VersionId: 'v-7', VersionStage: 'AWSPREVIOUS' }));
+    expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: 'v-7', VersionStage: 'AWSPREVIOUS' });
+  });
+
+  test('an ARN of another service is refused before any call', async () => {
+    const e = await failure(source({ SecretArn: 'arn:aws:ssm:us-east-1:111122223333:parameter/byok' }));
+    expect(e.code).toBe('MaterialSource');
+    expect(e.message).toBe('\'arn:aws:ssm:us-east-1:111122223333:parameter/byok\' is not a Secrets Manager secret ARN');
+    expect(secrets).not.toHaveReceivedAnyCommand();
+  });
+
+  test('a string that is not an ARN at all is refused before any call', async () => {
+    await expect(failure(source({ SecretArn: 'byok-secret' }))).resolves.toMatchObject({ code: 'MaterialSource', message: '\'byok-secret\' is not a Secrets Manager secret ARN' });
+    expect(secrets).not.toHaveReceivedAnyCommand();
+  });
+
+  test('BINARY encoding returns a copy of the SecretBinary and zeroes the SDK\'s buffer', async () => {
+    const bytes = new Uint8Array(randomBytes(32));
+    const expected = Buffer.from(bytes);
+    secrets.on(GetSecretValueCommand).resolves({ SecretBinary: bytes });
+    const result = await readSecretMaterial(source({ Encoding: 'BINARY' }));
+    expect(result).toEqual(expected);
+    expect(bytes.every((b) => b === 0)).toBe(true);
+  });
+
+  test('BINARY encoding of a secret that holds a SecretString says to store SecretBinary or choose a text encoding', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'AAAA' });
+    const e = await failure(source({ Encoding: 'BINARY', VersionId: 'v-2' }));
+    expect(e.code).toBe('MaterialEncoding');
+    expect(e.message).toBe(`secret ${SECRET_ARN} (version v-2) holds a SecretString, but the encoding is BINARY; store the material as SecretBinary or choose KeyMaterialEncoding.BASE64, HEX or PEM`);
+  });
+
+  test('a text encoding of a secret that holds a SecretBinary says to use BINARY', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array(32) });
+    const e = await failure(source({ Encoding: 'HEX' }));
+    expect(e.code).toBe('MaterialEncoding');
+    expect(e.message).toBe(`secret ${SECRET_ARN} holds a SecretBinary, but the encoding is HEX; use KeyMaterialEncoding.BINARY`);
+  });
+
+  test('a white-space-only value is reported as empty, naming the JSON field', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ key: ' \n ' }) });
+    const e = await failure(source({ JsonField: 'key' }));
+    expect(e.code).toBe('MaterialSource');
+    expect(e.message).toBe(`the value of secret ${SECRET_ARN} field 'key' is empty`);
+  });
+
+  test('an empty whole-string value is reported as empty without a field', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '' });
+    await expect(failure(source())).resolves.toMatchObject({ code: 'MaterialSource', message: `the value of secret ${SECRET_ARN} is empty` });
+  });
+
+  test('a JSON field is read and decoded with the encoding', async () => {
+    const material = randomBytes(32);
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ other: 'x', key: material.toString('hex') }) });
+    await expect(readSecretMaterial(source({ JsonField: 'key', Encoding: 'HEX' }))).resolves.toEqual(material);
+  });
+
+  test('a jsonField on a value that is not JSON is refused without quoting the value', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'c2VjcmV0LW1hdGVyaWFs' });
+    const e = await failure(source({ JsonField: 'key' }));
+    expect(e.code).toBe('MaterialSource');
+    expect(e.message).toBe(`secret ${SECRET_ARN} is not a JSON object, but jsonField 'key' was given; store {"key": "..."} or drop jsonField`);
+    expect(e.message).not.toContain('c2VjcmV0');
+  });
+
+  test.each([
+    ['a number', '42'],
+    ['null', 'null'],
+    ['an array', '["a","b"]'],
+    ['a string', '"AAAA"'],
+  ])('a jsonField on JSON that is %s is refused: it has no fields', async (_what, value) => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: value });
+    const e = await failure(source({ JsonField: 'key' }));
+    expect(e.code).toBe('MaterialSource');
+    expect(e.message).toBe(`secret ${SECRET_ARN} is JSON but not an object, so it has no field 'key'`);
+  });
+
+  test('a missing field lists the fields the object has, but not their values', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ material: 'AAAA', comment: 'hidden-value' }) });
+    const e = await failure(source({ JsonField: 'key' }));
+    expect(e.message).toBe(`secret ${SECRET_ARN} has no field 'key' (fields: material, comment)`);
+    expect(e.message).not.toContain('hidden-value');
+  });
+
+  test('a missing field of an empty object says there are no fields', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '{}' });
+    await expect(failure(source({ JsonField: 'key' }))).resolves.toMatchObject({ message: `secret ${SECRET_ARN} has no field 'key' (fields: none)` });
+  });
+
+  test.each([
+    ['number', 12345],
+    ['object', { nested: 'AAAA' }],
+    ['boolean', true],
+  ])('a field that is a %s, not a string, is refused with its type', async (type, value) => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ key: value }) });
+    const e = await failure(source({ JsonField: 'key' }));
+    expect(e.code).toBe('MaterialSource');
+    expect(e.message).toBe(`secret ${SECRET_ARN} field 'key' is a ${type}, not a string`);
+  });
+
+  test('a field that is JSON null is reported as not a string (typeof null is object)', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '{"key":null}' });
+    await expect(failure(source({ JsonField: 'key' }))).resolves.toMatchObject({ message: `secret ${SECRET_ARN} field 'key' is a object, not a string` });
+  });
+});
+
+describe('GetSecretValue errors', () => {
+  test('DecryptionFailure says to allow kms:Decrypt on the secret\'s key', async () => {
+    secrets.on(GetSecretValueCommand).rejects(named('DecryptionFailure', 'cannot decrypt'));
+    const e = await failure(source({ VersionId: 'v-3' }));
+    expect(e.code).toBe('AccessDenied');
+    expect(e.message).toBe(`Secrets Manager could not decrypt secret ${SECRET_ARN} (version v-3) with its KMS key; allow the import handler kms:Decrypt on that key`);
+  });
+
+  test('InvalidRequestException passes KMS\'s message on and asks about deletion', async () => {
+    secrets.on(GetSecretValueCommand).rejects(named('InvalidRequestException', 'You can\'t perform this operation on the secret because it was marked for deletion.'));
+    const e = await failure(source());
+    expect(e.code).toBe('MaterialSource');
+    expect(e.message).toBe(`secret ${SECRET_ARN} cannot be read: You can't perform this operation on the secret because it was marked for deletion. (is it scheduled for deletion?)`);
+  });
+
+  test('an InvalidRequestException object without a message says invalid request', async () => {
+    secrets.on(GetSecretValueCommand).callsFake(() => Promise.reject({ name: 'InvalidRequestException' }));
+    await expect(failure(source())).resolves.toMatchObject({ message: `secret ${SECRET_ARN} cannot be read: invalid request (is it scheduled for deletion?)` });
+  });
+
+  test('an AccessDeniedException object without a message says access denied', async () => {
+    secrets.on(GetSecretValueCommand).callsFake(() => Promise.reject({ name: 'AccessDeniedException' }));
+    const e = await failure(source());
+    expect(e.code).toBe('AccessDenied');
+    expect(e.message).toMatch(/^the import handler may not read secret .*: access denied; check the secret's resource policy/);
+  });
+
+  test('an unknown error is passed through unchanged', async () => {
+    const throttled = named('ThrottlingException', 'Rate exceeded');
+    secrets.on(GetSecretValueCommand).rejects(throttled);
+    const e = await readSecretMaterial(source()).then(() => undefined, (err) => err);
+    expect(e).toBe(throttled);
+    expect(e).not.toBeInstanceOf(ImportError);
+  });
+
+  test('a thrown non-Error value becomes an Error with its text', async () => {
+    secrets.on(GetSecretValueCommand).callsFake(() => Promise.reject('socket hang up'));
+    const e = await readSecretMaterial(source()).then(() => undefined, (err) => err);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toBe('socket hang up');
+  });
+});
+
+describe('prepareSecretsManagerSource', () => {
+  test('wraps the checked material and zeroes it on close', async () => {
+    const material = randomBytes(32);
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: material.toString('base64') });
+    let seen: Buffer | undefined;
+    const spy = jest.spyOn(wrap, 'wrapKeyMaterial').mockImplementation((m) => { seen = m; return Buffer.from('wrapped'); });
+    try {
+      const prepared = await prepareSecretsManagerSource(source(), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' });
+      expect(prepared.wrap(new Uint8Array([1]), 'RSAES_OAEP_SHA_256')).toEqual(Buffer.from('wrapped'));
+      expect(seen).toEqual(material);
+      await prepared.close();
+      expect(seen!.every((b) => b === 0)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('material of the wrong length is refused at wrap time, naming the secret', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: randomBytes(16).toString('base64') });
+    const prepared = await prepareSecretsManagerSource(source(), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' });
+    expect(() => prepared.wrap(new Uint8Array([1]), 'RSAES_OAEP_SHA_256')).toThrow(`the material in secret ${SECRET_ARN} is 16 bytes`);
+  });
+});
