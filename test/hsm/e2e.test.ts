@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DecryptCommand, EncryptCommand, GenerateMacCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, GenerateMacCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import { Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -93,6 +93,36 @@ describeWithSoftHsm('HSM-held keys imported into the KMS emulator through the bu
     const error = await deploy(outdir).catch((e) => e);
     expect(error).toBeInstanceOf(DeploymentFailed);
     expect(error.reason).toMatch(/KMS refused the material from HSM key '.*' on token/);
+  });
+
+  test('with the emulator\'s SoftHSM 2.6 switch, RSA and EC private keys composed-wrapped in the HSM import, and HSM signatures verify with the imported keys', async () => {
+    // SoftHSM 2.6.1 zero-pads a private key's PKCS#8 before RFC 5649 wrapping; a real HSM (and
+    // SoftHSM >= 2.7) does not. The emulator's acceptZeroPaddedPkcs8 strips provable padding only.
+    const lenient = await LocalCloud.start({ region: REGION, emulator: { acceptZeroPaddedPkcs8: true } });
+    try {
+      const pin = await lenient.createSecret(`hsm/pin-${randomBytes(4).toString('hex')}`, { secretString: env().PKCS11_PIN });
+      const rsaLabel = HsmAdmin.label('e2e-rsa');
+      const ecLabel = HsmAdmin.label('e2e-ec-lenient');
+      const rsa = admin.generateRsa(rsaLabel, 2048);
+      const ec = admin.generateEc(ecLabel, '06082a8648ce3d030107');
+      const material = (stack: Stack, keyLabel: string) => KeyMaterial.fromPkcs11({
+        modulePath: env().PKCS11_MODULE, tokenLabel: env().PKCS11_TOKEN_LABEL, keyLabel,
+        pinSecret: (stack.node.tryFindChild('Pin') as secretsmanager.ISecret | undefined) ?? secretsmanager.Secret.fromSecretCompleteArn(stack, 'Pin', pin),
+      });
+      const outdir = synth((stack) => {
+        new ExternalKey(stack, 'Rsa', { material: material(stack, rsaLabel), keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY, wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1, wrappingKeySpec: WrappingKeySpec.RSA_3072 });
+        new ExternalKey(stack, 'Ec', { material: material(stack, ecLabel), keySpec: kms.KeySpec.ECC_NIST_P256, wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1, wrappingKeySpec: WrappingKeySpec.RSA_2048 });
+      }, 'HsmLenient');
+      const stack = await lenient.deploy(outdir, 'HsmLenient', { lambdaEnv: { SOFTHSM2_CONF: env().SOFTHSM2_CONF } });
+      const message = randomBytes(64);
+      const publicKeyOf = async (id: string) => createPublicKey({ key: Buffer.from((await lenient.kmsClient().send(new GetPublicKeyCommand({ KeyId: keyArnOf(stack, id) }))).PublicKey!), format: 'der', type: 'spki' });
+      // CKM_SHA256_RSA_PKCS (0x40) and CKM_ECDSA (0x1041, over a SHA-256 digest, r||s) in the HSM.
+      expect(verify('sha256', message, await publicKeyOf('Rsa'), admin.sign(rsa.privateKey, 0x40, message))).toBe(true);
+      const ecSignature = admin.sign(ec.privateKey, 0x1041, createHash('sha256').update(message).digest());
+      expect(verify('sha256', message, { key: await publicKeyOf('Ec'), dsaEncoding: 'ieee-p1363' }, ecSignature)).toBe(true);
+    } finally {
+      await lenient.stop();
+    }
   });
 
   test('an asset without the native bindings still imports from Secrets Manager, and a PKCS#11 import says what is missing', async () => {

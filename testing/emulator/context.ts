@@ -10,6 +10,7 @@ export interface EmulatorConfig {
    * HMAC material with it (spec §3: "make it configurable (default: allow)").
    */
   allowRsaAesForSymmetric: boolean;
+  acceptZeroPaddedPkcs8: boolean;
 }
 
 /** What an operation handler sees of one request. */

@@ -36,6 +36,13 @@ export interface KmsEmulatorOptions {
    * @default true
    */
   allowRsaAesForSymmetric?: boolean;
+  /**
+   * SoftHSM 2.6 compatibility: accept a private key followed by the 1-7 zero bytes that SoftHSM
+   * 2.6.1 adds before RFC 5649 wrapping (total a multiple of 8), and import the key without them.
+   * Whether real KMS tolerates this is not documented; the default is strict.
+   * @default false
+   */
+  acceptZeroPaddedPkcs8?: boolean;
   /** Spare wrapping key pairs generated ahead per size. @default { RSA_2048: 3, RSA_3072: 2, RSA_4096: 1 } */
   wrappingKeyPool?: Partial<Record<RsaWrappingKeySpec, number>>;
 }
@@ -102,7 +109,7 @@ export class KmsEmulator {
     this.defaultRegion = opts.region ?? 'us-east-1';
     this.defaultAccount = opts.accountId ?? '111122223333';
     this.accounts = { ...(opts.accounts ?? {}) };
-    this.config = { allowRsaAesForSymmetric: opts.allowRsaAesForSymmetric ?? true };
+    this.config = { allowRsaAesForSymmetric: opts.allowRsaAesForSymmetric ?? true, acceptZeroPaddedPkcs8: opts.acceptZeroPaddedPkcs8 ?? false };
     this.wrappingKeys = new WrappingKeyPool({ ...DEFAULT_POOL_SIZES, ...(opts.wrappingKeyPool ?? {}) });
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch(() => res.destroy());

@@ -127,7 +127,8 @@ const importKeyMaterial: Handler = (ctx, input) => {
   if (record.validTo.getTime() <= now) throw expiredImportToken();
 
   // 6.–7. Unwrap, then check the material against the key spec.
-  const plaintext = unwrapKeyMaterial(record.wrappingAlgorithm, record.privateKey, encrypted);
+  const unwrapped = unwrapKeyMaterial(record.wrappingAlgorithm, record.privateKey, encrypted);
+  const plaintext = ctx.config.acceptZeroPaddedPkcs8 ? withoutZeroPadding(unwrapped) : unwrapped;
   let canonical: Buffer;
   try {
     canonical = canonicalKeyMaterial(key.keySpec, key.region, plaintext);
@@ -245,3 +246,23 @@ export const importOperations: Record<string, Handler> = {
   ImportKeyMaterial: importKeyMaterial,
   DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
 };
+
+/**
+ * Removes the zero padding SoftHSM 2.6.1 puts after a DER structure before RFC 5649 wrapping, when
+ * it is provably padding: the DER length ends the structure, 1-7 zero bytes follow, and the total
+ * is a multiple of 8. Anything else is returned as it is (and judged strictly).
+ */
+function withoutZeroPadding(plaintext: Buffer): Buffer {
+  if (plaintext.length < 2 || plaintext[0] !== 0x30 || plaintext.length % 8 !== 0) return plaintext;
+  const first = plaintext[1];
+  const n = first & 0x7f;
+  let length = first;
+  if (first >= 0x80) {
+    if (n === 0 || n > 4 || plaintext.length < 2 + n) return plaintext;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + plaintext[2 + i];
+  }
+  const end = 2 + (first >= 0x80 ? n : 0) + length;
+  const tail = plaintext.subarray(end);
+  return end < plaintext.length && tail.length < 8 && tail.every((b) => b === 0) ? plaintext.subarray(0, end) : plaintext;
+}
