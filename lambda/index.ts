@@ -56,6 +56,8 @@ async function renewal(event: RenewalEvent, context: LambdaContext): Promise<voi
     log('renewed key material', { keyArn: props.KeyArn, validTo: result.data.ValidTo, keyMaterialId: result.data.KeyMaterialId });
   } catch (e) {
     log('renewal failed', { keyArn: event.properties?.KeyArn, reason: reason(e) });
+    // Only the reason travels on: the original error may carry request details we do not log.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(reason(e));
   }
 }

@@ -93,7 +93,7 @@ describe('every importable key type and wrapping cell', () => {
         results[name] = 'passed';
       } catch (e) {
         results[name] = 'failed';
-        throw new Error(`${name}: ${(e as Error).message}`);
+        throw new Error(`${name}: ${(e as Error).message}`, { cause: e });
       }
     }
     expect(cells.length).toBeGreaterThan(0);

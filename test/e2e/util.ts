@@ -1,3 +1,4 @@
+import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -39,8 +40,7 @@ export function expectEveryInvocationAnswered(stack: LocalStack): void {
 
 /** Synthesizes bin/app.js exactly as the CDK CLI does (CDK_OUTDIR + CDK_CONTEXT_JSON); returns the directory. */
 export function synthExampleApp(context: Record<string, unknown>, outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-app-'))): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('child_process').execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'app.js')], {
+  execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'app.js')], {
     env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
