@@ -10,10 +10,11 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,
   maxWorkers: 2,
-  // Used by `npm run coverage` (jest --coverage) only; `npm test` does not collect coverage.
+  // `npm test` runs jest --coverage: the thresholds below fail the suite. (The e2e tests run the
+  // bundled handler in child processes, which coverage cannot see; the unit tests cover lambda/.)
   collectCoverageFrom: ['lib/**/*.ts', 'lambda/**/*.ts', '!**/*.d.ts'],
   coverageDirectory: 'coverage',
-  coverageReporters: ['text-summary', 'text', 'lcov'],
+  coverageReporters: ['text-summary', 'lcov'],
   coverageThreshold: {
     global: { statements: 90, lines: 90, functions: 90, branches: 80 },
   },

@@ -39,10 +39,11 @@ export class KeyMaterialExpiration {
   /** @internal */
   public _bind(scope: IConstruct, now: Date = new Date()): ExpirationProperties {
     if (this.validity) {
-      if (Token.isUnresolved(this.validity.toString())) {
-        return { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: String(this.validity.toSeconds()) };
-      }
       const seconds = this.validity.toSeconds();
+      // A deploy-time value (a CfnParameter): CloudFormation resolves it, the handler checks it.
+      if (Token.isUnresolved(seconds)) {
+        return { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: Token.asString(seconds) };
+      }
       if (seconds <= 0 || seconds > MAX_VALIDITY_DAYS * 86400) {
         throw new ByokError(ErrorCodes.EXPIRATION, `expiration after ${this.validity.toHumanString()} is not valid: KMS accepts a validity of more than 0 and at most ${MAX_VALIDITY_DAYS} days`, scope);
       }

@@ -26,6 +26,7 @@ export async function importOffline(kms: KMSClient, props: ImportResourcePropert
 }
 
 async function publishParameters(kms: KMSClient, props: ImportResourceProperties, source: OfflineWrapSourceProperties): Promise<OfflineOutcome> {
+  const region = regionOf(source.ParametersSecretArn);
   const parameters = await kms.send(new GetParametersForImportCommand({
     KeyId: props.KeyArn, WrappingAlgorithm: props.WrappingAlgorithm as any, WrappingKeySpec: props.WrappingKeySpec as any,
   }));
@@ -40,7 +41,7 @@ async function publishParameters(kms: KMSClient, props: ImportResourceProperties
     parametersValidTo: parameters.ParametersValidTo!.toISOString(),
   };
   try {
-    await secretsClient(regionOf(source.ParametersSecretArn)).send(new PutSecretValueCommand({ SecretId: source.ParametersSecretArn, SecretString: JSON.stringify(published) }));
+    await secretsClient(region).send(new PutSecretValueCommand({ SecretId: source.ParametersSecretArn, SecretString: JSON.stringify(published) }));
   } catch (e) {
     throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `could not publish the import parameters to secret ${source.ParametersSecretArn}: ${(e as Error).name}: ${(e as Error).message}`);
   }
@@ -56,6 +57,9 @@ async function importWrapped(kms: KMSClient, props: ImportResourceProperties, so
     throw new ImportError(ErrorCodes.IMPORT_TOKEN, `the published parameters are for ${parameters.wrappingAlgorithm}/${parameters.wrappingKeySpec} but the key is now configured for ${props.WrappingAlgorithm}/${props.WrappingKeySpec}; ${PHASE_1}`);
   }
   const expiry = new Date(parameters.parametersValidTo);
+  if (Number.isNaN(expiry.getTime())) {
+    throw new ImportError(ErrorCodes.IMPORT_TOKEN, `secret ${source.ParametersSecretArn} has no valid parametersValidTo; ${PHASE_1}`);
+  }
   if (!(expiry.getTime() > now.getTime())) {
     throw new ImportError(ErrorCodes.IMPORT_TOKEN, `the import token published in secret ${source.ParametersSecretArn} expired at ${parameters.parametersValidTo} (KMS tokens are valid for 24 hours); ${PHASE_1}`);
   }

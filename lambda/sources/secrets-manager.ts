@@ -90,12 +90,12 @@ function secretError(e: unknown, name: string): Error {
     case 'ResourceNotFoundException':
       return new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} was not found; check that it exists in that region and account (and the version, if pinned)`);
     case 'AccessDeniedException':
-      return new ImportError(ErrorCodes.ACCESS_DENIED, `the import handler may not read ${name}: ${err.message ?? 'access denied'}; check the secret's resource policy and, for a customer managed key, its key policy`);
+      return new ImportError(ErrorCodes.ACCESS_DENIED, `the import handler may not read ${name}: ${err.message || 'access denied'}; check the secret's resource policy and, for a customer managed key, its key policy`);
     case 'DecryptionFailure':
       return new ImportError(ErrorCodes.ACCESS_DENIED, `Secrets Manager could not decrypt ${name} with its KMS key; allow the import handler kms:Decrypt on that key`);
     case 'InvalidRequestException':
-      return new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} cannot be read: ${err.message ?? 'invalid request'} (is it scheduled for deletion?)`);
+      return new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} cannot be read: ${err.message || 'invalid request'} (is it scheduled for deletion?)`);
     default:
-      return e instanceof Error ? e : new Error(String(e));
+      return new ImportError(ErrorCodes.AWS_ERROR, `${err.name ?? 'Error'} from Secrets Manager reading ${name}${err.message ? `: ${err.message}` : ''}`);
   }
 }

@@ -19,7 +19,7 @@ export interface PreparedSource {
   close(): void | Promise<void>;
 }
 
-export function prepareSource(source: MaterialSourceProperties, ctx: SourceContext): Promise<PreparedSource> {
+export async function prepareSource(source: MaterialSourceProperties, ctx: SourceContext): Promise<PreparedSource> {
   switch (source.Type) {
     case 'SecretsManager':
       return prepareSecretsManagerSource(source, ctx);

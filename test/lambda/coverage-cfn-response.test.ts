@@ -71,7 +71,9 @@ describe('sendResponse', () => {
 
   test('a ResponseURL that does not answer within the timeout is abandoned with a timeout error', async () => {
     let destroyedWith: Error | undefined;
-    jest.spyOn(http, 'request').mockImplementation(((_url: URL, options: http.RequestOptions) => {
+    // The module object itself (an `import * as` namespace has read-only bindings).
+    const httpModule: typeof http = require('http');
+    jest.spyOn(httpModule, 'request').mockImplementation(((_url: URL, options: http.RequestOptions) => {
       expect(options).toMatchObject({ method: 'PUT', timeout: 10_000, headers: { 'content-type': '' } });
       const req = new EventEmitter() as EventEmitter & { destroy: (e: Error) => void; end: () => void };
       req.destroy = (e: Error) => { destroyedWith = e; req.emit('error', e); };

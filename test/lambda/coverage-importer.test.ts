@@ -83,6 +83,12 @@ describe('KMS errors on ImportKeyMaterial become coded messages', () => {
     await expect(failure(create(props(), {}))).resolves.toMatchObject({ code: 'AwsError', message: `Error from KMS for key ${KEY_ARN}: boom` });
   });
 
+  test('an import token KMS calls invalid three times in a row gives up with an ImportToken error', async () => {
+    kms.on(ImportKeyMaterialCommand).rejects(kmsException('InvalidImportTokenException', 'invalid'));
+    await expect(failure(create(props(), {}))).resolves.toMatchObject({ code: 'ImportToken', message: `KMS refused the import token for key ${KEY_ARN} (InvalidImportTokenException) even after fresh parameters; deploy again` });
+    expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 3);
+  });
+
   test('an import token refused three times in a row gives up with an ImportToken error', async () => {
     kms.on(ImportKeyMaterialCommand).rejects(new ExpiredImportTokenException({ message: 'expired', $metadata: {} }));
     const log = jest.fn();

@@ -168,19 +168,19 @@ describe('GetSecretValue errors', () => {
     expect(e.message).toMatch(/^the import handler may not read secret .*: access denied; check the secret's resource policy/);
   });
 
-  test('an unknown error is passed through unchanged', async () => {
-    const throttled = named('ThrottlingException', 'Rate exceeded');
-    secrets.on(GetSecretValueCommand).rejects(throttled);
+  test('an unknown error is reported as a Secrets Manager error naming the secret', async () => {
+    secrets.on(GetSecretValueCommand).rejects(named('InternalServiceError', 'try again'));
     const e = await readSecretMaterial(source()).then(() => undefined, (err) => err);
-    expect(e).toBe(throttled);
-    expect(e).not.toBeInstanceOf(ImportError);
+    expect(e).toBeInstanceOf(ImportError);
+    expect(e.code).toBe('AwsError');
+    expect(e.message).toMatch(/^InternalServiceError from Secrets Manager reading secret arn:aws:secretsmanager:.*: try again$/);
   });
 
-  test('a thrown non-Error value becomes an Error with its text', async () => {
+  test('a thrown non-Error value is reported without a message', async () => {
     secrets.on(GetSecretValueCommand).callsFake(() => Promise.reject('socket hang up'));
     const e = await readSecretMaterial(source()).then(() => undefined, (err) => err);
-    expect(e).toBeInstanceOf(Error);
-    expect(e.message).toBe('socket hang up');
+    expect(e).toBeInstanceOf(ImportError);
+    expect(e.message).toMatch(/^Error from Secrets Manager reading secret /);
   });
 });
 

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -19,6 +19,13 @@ describe('lifecycle', () => {
       Threshold: 14 * 86400, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }], OKActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
     });
+  });
+
+  test('a validity given as a deploy-time parameter reaches the handler as a reference', () => {
+    const { stack, secret } = stackWithSecret();
+    const days = new CfnParameter(stack, 'ValiditySeconds', { type: 'Number' });
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.seconds(days.valueAsNumber)) });
+    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: { Ref: 'ValiditySeconds' } } });
   });
 
   test('an alarm without an expiring material is refused', () => {

@@ -23,7 +23,7 @@ export async function readPin(source: Pkcs11SourceProperties): Promise<string> {
       case 'ResourceNotFoundException':
         throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} was not found; check that it exists in that region and account`);
       case 'AccessDeniedException':
-        throw new ImportError(ErrorCodes.ACCESS_DENIED, `the import handler may not read ${name}: ${err.message ?? 'access denied'}`);
+        throw new ImportError(ErrorCodes.ACCESS_DENIED, `the import handler may not read ${name}: ${err.message || 'access denied'}`);
       case 'DecryptionFailure':
         throw new ImportError(ErrorCodes.ACCESS_DENIED, `Secrets Manager could not decrypt ${name} with its KMS key; allow the import handler kms:Decrypt on that key`);
       default:

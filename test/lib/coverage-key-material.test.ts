@@ -1,0 +1,82 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ExternalKey, IMPORT_RESOURCE_TYPE, KeyMaterial, KeyMaterialExpiration } from '../../lib';
+import { SECRET_ARN, stackWithSecret } from './helpers';
+
+const CMK_ARN = 'arn:aws:kms:us-east-1:111122223333:key/secret-cmk';
+const PARAMS = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:params-AbCdEf';
+const WRAPPED = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:wrapped-AbCdEf';
+
+/** Every statement of the stack's identity policies (the handler role's). */
+function roleStatements(stack: Stack): any[] {
+  return Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('KeyMaterial.fromSecret', () => {
+  test('a secret encrypted with a customer managed key lets the handler decrypt with that key only', () => {
+    const { stack } = stackWithSecret();
+    const secret = secretsmanager.Secret.fromSecretAttributes(stack, 'Encrypted', { secretCompleteArn: SECRET_ARN, encryptionKey: kms.Key.fromKeyArn(stack, 'Cmk', CMK_ARN) });
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    const kmsStatements = roleStatements(stack).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
+    expect(kmsStatements).toEqual([{ Action: 'kms:Decrypt', Effect: 'Allow', Resource: CMK_ARN }]);
+  });
+
+  test('asymmetric material defaults to PEM, and versionStage is passed on', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret, { versionStage: 'AWSPENDING' }), keySpec: kms.KeySpec.ECC_NIST_P256 });
+    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, Encoding: 'PEM', VersionStage: 'AWSPENDING' } });
+  });
+
+  test('a secret of an environment-agnostic stack, used in another stack, is refused naming the unknown environment', () => {
+    const app = new App();
+    const secretStack = new Stack(app, 'Secrets');
+    const keyStack = new Stack(app, 'Keys', { env: { account: '111122223333', region: 'us-east-1' } });
+    const secret = new secretsmanager.Secret(secretStack, 'Material');
+    expect(() => new ExternalKey(keyStack, 'Key', { material: KeyMaterial.fromSecret(secret) }))
+      .toThrow('[MaterialSource] secret Secrets/Material is in stack Secrets (an unknown region/account, an unknown region/account) and has no usable ARN in stack Keys (us-east-1, 111122223333)');
+  });
+});
+
+describe('KeyMaterial.fromOfflineWrap', () => {
+  test('encrypted parameters and wrapped secrets let the handler use each secret\'s key, for reading and writing', () => {
+    const { stack } = stackWithSecret();
+    const params = secretsmanager.Secret.fromSecretAttributes(stack, 'P', { secretCompleteArn: PARAMS, encryptionKey: kms.Key.fromKeyArn(stack, 'PK', `${CMK_ARN}-p`) });
+    const wrapped = secretsmanager.Secret.fromSecretAttributes(stack, 'W', { secretCompleteArn: WRAPPED, encryptionKey: kms.Key.fromKeyArn(stack, 'WK', `${CMK_ARN}-w`) });
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromOfflineWrap({ parametersSecret: params, wrappedMaterial: wrapped }) });
+    const kmsStatements = roleStatements(stack).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
+    expect(kmsStatements).toEqual([
+      { Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: `${CMK_ARN}-p` },
+      { Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: `${CMK_ARN}-w` },
+    ]);
+  });
+
+  test('secrets without a customer managed key add no KMS permission', () => {
+    const { stack } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromOfflineWrap({ parametersSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'P', PARAMS) }) });
+    expect(roleStatements(stack).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')))).toEqual([]);
+  });
+});
+
+describe('KeyMaterialExpiration', () => {
+  test('an invalid date is refused at synth time', () => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.at(new Date('not a date')) }))
+      .toThrow('[Expiration] expiration date is not a valid date (at TestStack/Key)');
+  });
+
+  test('a relative expiry is sent as seconds', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(2)) });
+    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: '172800' } });
+  });
+});
+
+describe('ExternalKey', () => {
+  test('a key spec KMS does not know is refused as not importable', () => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec: 'AES_512' as kms.KeySpec }))
+      .toThrow(/^\[KeySpecNotImportable\] key spec 'AES_512' is not a KMS key spec that supports imported key material/);
+  });
+});
