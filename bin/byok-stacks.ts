@@ -31,7 +31,7 @@ export function addPartnerKeyStacks(scope: Construct, config: ByokConfig): Partn
         replicaOfRegion: isReplica ? primaryRegion : undefined,
       });
       // A replica is created from an imported primary: deploy the primary first.
-      if (isReplica && primary) stack.addDependency(primary);
+      if (isReplica && primary) stack.addStackDependency(primary);
       if (!isReplica) primary = stack;
       stacks.push(stack);
     }

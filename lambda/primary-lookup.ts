@@ -17,7 +17,7 @@ export async function lookUpPrimary(props: PrimaryLookupProperties): Promise<Imp
   } catch (e) {
     const err = e as Error;
     if (err.name === 'NotFoundException') {
-      throw new ImportError(ErrorCodes.KEY_STATE, `${name} was not found; deploy the primary key's stack first (replicaStack.addDependency(primaryStack))`);
+      throw new ImportError(ErrorCodes.KEY_STATE, `${name} was not found; deploy the primary key's stack first (replicaStack.addStackDependency(primaryStack))`);
     }
     throw new ImportError(ErrorCodes.AWS_ERROR, `${err.name} looking up ${name}: ${err.message}`);
   }

@@ -26,7 +26,7 @@ export interface ExternalKeyReplicaProps extends ImportedKeyOptions {
 
   /**
    * Alias of the primary key in its region, e.g. `alias/bluescape-workspace`. Deploy the
-   * primary's stack first (`replicaStack.addDependency(primaryStack)`).
+   * primary's stack first (`replicaStack.addStackDependency(primaryStack)`).
    *
    * @default - required unless primaryKeyArn is given
    */

@@ -49,7 +49,7 @@ describe('lookUpPrimary', () => {
     kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'Alias alias/bluescape is not found.', $metadata: {} }));
     const e = await failure();
     expect(e.code).toBe('KeyState');
-    expect(e.message).toBe('primary key alias/bluescape in us-east-1 was not found; deploy the primary key\'s stack first (replicaStack.addDependency(primaryStack))');
+    expect(e.message).toBe('primary key alias/bluescape in us-east-1 was not found; deploy the primary key\'s stack first (replicaStack.addStackDependency(primaryStack))');
   });
 
   test('any other DescribeKey error is an AwsError naming the error and the primary', async () => {

@@ -8,19 +8,16 @@ const UNKNOWN = { Type: 'CarrierPigeon' } as unknown as MaterialSourceProperties
 const ctx = { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' };
 
 describe('prepareSource', () => {
-  test('an unknown source type is an InvalidProperty error naming the type', () => {
-    let error: unknown;
-    try {
-      void prepareSource(UNKNOWN, ctx);
-    } catch (e) {
-      error = e;
-    }
+  test('an unknown source type is a rejected promise (never a synchronous throw) with an InvalidProperty error naming the type', async () => {
+    const prepared = prepareSource(UNKNOWN, ctx);
+    expect(prepared).toBeInstanceOf(Promise);
+    const error = await prepared.then(() => undefined, (e) => e);
     expect(error).toBeInstanceOf(ImportError);
     expect(error).toMatchObject({ code: 'InvalidProperty', message: 'material source type \'CarrierPigeon\' is not known' });
   });
 
-  test('a source without a type is refused as undefined', () => {
-    expect(() => prepareSource({} as MaterialSourceProperties, ctx)).toThrow('material source type \'undefined\' is not known');
+  test('a source without a type is refused as undefined', async () => {
+    await expect(prepareSource({} as MaterialSourceProperties, ctx)).rejects.toThrow('material source type \'undefined\' is not known');
   });
 
   test('a SecretsManager source goes to the Secrets Manager reader, which checks the ARN first', async () => {

@@ -9,7 +9,7 @@ function stacks() {
   const app = new App();
   const primary = new Stack(app, 'Primary', { env: { account: '111122223333', region: 'us-east-1' } });
   const replica = new Stack(app, 'Replica', { env: { account: '111122223333', region: 'eu-west-1' } });
-  replica.addDependency(primary);
+  replica.addStackDependency(primary);
   const material = (s: Stack) => KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(s, 'S', SECRET));
   return { primary, replica, material };
 }
