@@ -138,13 +138,22 @@ function checkPrivateKey(keySpec: string, kind: string, der: Buffer, what: strin
     return;
   }
   const curve = CURVES[keySpec];
-  const found = type === 'ec' ? details.namedCurve : type === 'sm2' ? 'SM2' : undefined;
-  if (type !== 'ec' && type !== 'sm2') {
+  const found = type === 'ec' ? details.namedCurve : type === 'sm2' || isSm2Key(type, der) ? 'SM2' : undefined;
+  if (type !== 'ec' && found !== 'SM2') {
     throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is a${type === 'rsa' ? 'n' : ''} ${type ?? 'unknown'} private key; a ${keySpec} key needs an EC private key on curve ${curve}`);
   }
   if (found !== curve) {
     throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is an EC private key on curve ${found ?? 'with explicit parameters'}; a ${keySpec} key needs curve ${curve}${found ? '' : ' named by OID'}`);
   }
+}
+
+/**
+ * Node parses a PKCS#8 SM2 key (OpenSSL 3 gives it the key type SM2) without naming its type or
+ * curve; the curve's OID (1.2.156.10197.1.301) in the AlgorithmIdentifier says what it is.
+ */
+const SM2_CURVE_OID = Buffer.from('06082a811ccf5501822d', 'hex');
+function isSm2Key(type: string | undefined, der: Buffer): boolean {
+  return type === undefined && der.subarray(0, 32).includes(SM2_CURVE_OID);
 }
 
 /** Total length of the DER element at the start of `der` (tag + length + content), if it is a SEQUENCE. */

@@ -84,6 +84,12 @@ describe('checkMaterial', () => {
     const other = curve === 'secp384r1' ? 'prime256v1' : 'secp384r1';
     expect(() => checkMaterial(spec, der(ec(other)), 'aws', W)).toThrow(`is an EC private key on curve ${other}; a ${spec} key needs curve ${curve}`);
   });
+  test('SM2 material is recognised by its curve OID (node names neither its type nor its curve)', () => {
+    expect(() => checkMaterial('SM2', der(ec('SM2')), 'aws-cn', W)).not.toThrow();
+    expect(() => checkMaterial('SM2', der(ec('prime256v1')), 'aws-cn', W)).toThrow('is an EC private key on curve prime256v1; a SM2 key needs curve SM2');
+    expect(() => checkMaterial('ECC_NIST_P256', der(ec('SM2')), 'aws', W)).toThrow('is an EC private key on curve SM2; a ECC_NIST_P256 key needs curve prime256v1');
+  });
+
   test('trailing bytes after the DER key are refused', () => {
     const key = der(ec('prime256v1'));
     expect(() => checkMaterial('ECC_NIST_P256', Buffer.concat([key, Buffer.from([0, 0, 1])]), 'aws', W)).toThrow(`has 3 unexpected bytes after the ${key.length}-byte PKCS#8 private key`);

@@ -54,6 +54,8 @@ export interface Pkcs8Shape {
   algorithmOid: string;
   /** Tag of the AlgorithmIdentifier parameters (OID for a named curve, SEQUENCE for explicit ones). */
   parametersTag?: number;
+  /** The named curve's OID, when the parameters are one. */
+  parametersOid?: string;
   /** The privateKey OCTET STRING contents. */
   privateKey: Buffer;
 }
@@ -72,7 +74,12 @@ export function parsePkcs8(buf: Buffer): Pkcs8Shape {
   }
   const [oid, params] = children(buf, algorithm);
   if (!oid || oid.tag !== TAG_OID) throw new Error('no algorithm OID');
-  return { algorithmOid: decodeOid(buf.subarray(oid.start, oid.end)), parametersTag: params?.tag, privateKey: buf.subarray(privateKey.start, privateKey.end) };
+  return {
+    algorithmOid: decodeOid(buf.subarray(oid.start, oid.end)),
+    parametersTag: params?.tag,
+    parametersOid: params?.tag === TAG_OID ? decodeOid(buf.subarray(params.start, params.end)) : undefined,
+    privateKey: buf.subarray(privateKey.start, privateKey.end),
+  };
 }
 
 /** The version INTEGER of an RSAPrivateKey (RFC 8017 A.1.2): 0 = two-prime, 1 = multi-prime. */

@@ -208,17 +208,24 @@ function canonicalRsa(spec: KeySpec, plaintext: Buffer): Buffer {
   return crypto.createPrivateKey({ key: canonical, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
 }
 
+/** 1.2.156.10197.1.301, GB/T 32918 SM2 (GM/T 0006). */
+const SM2_CURVE_OID = '1.2.156.10197.1.301';
+
 function canonicalEc(spec: KeySpec, plaintext: Buffer): Buffer {
   const { shape, key } = parsePrivateKey(plaintext, spec, OID_EC_PUBLIC_KEY);
   // Explicit curve parameters are rejected even when they describe the right curve (spec §4 step 7);
   // node would quietly map them onto the named curve.
   if (shape.parametersTag !== TAG_OID) throw incorrectKeyMaterial('EC key material must name its curve; explicit curve parameters are not supported.');
   const curve = EC_CURVES[spec]!;
+  if (spec === 'SM2') {
+    // Node loads an SM2 key (OpenSSL's key type SM2) without naming its type or curve: go by the
+    // curve OID. OpenSSL has no JWK form for SM2; its own re-encoding is canonical enough there.
+    if (shape.parametersOid !== SM2_CURVE_OID) throw incorrectKeyMaterial(`Key material for a ${spec} KMS key must be an EC private key on curve ${curve}.`);
+    return key.export({ format: 'der', type: 'pkcs8' });
+  }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== curve) {
     throw incorrectKeyMaterial(`Key material for a ${spec} KMS key must be an EC private key on curve ${curve}.`);
   }
-  // OpenSSL has no JWK form for SM2; its own re-encoding is canonical enough there.
-  if (spec === 'SM2') return key.export({ format: 'der', type: 'pkcs8' });
   const jwk = key.export({ format: 'jwk' });
   return crypto
     .createPrivateKey({ key: { kty: 'EC', crv: jwk.crv!, d: jwk.d!, x: jwk.x!, y: jwk.y! }, format: 'jwk' })
