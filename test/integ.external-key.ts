@@ -76,7 +76,7 @@ class SymmetricKeyStack extends Stack {
         "  const plaintext = Buffer.from('cdk-kms-byok integration test round trip');",
         '  const encrypted = await kms.send(new EncryptCommand({ KeyId: process.env.KEY_ARN, Plaintext: plaintext }));',
         '  const decrypted = await kms.send(new DecryptCommand({ KeyId: process.env.KEY_ARN, CiphertextBlob: encrypted.CiphertextBlob }));',
-        "  console.log(JSON.stringify({ encryptedBy: encrypted.KeyId, decryptedBy: decrypted.KeyId }));",
+        '  console.log(JSON.stringify({ encryptedBy: encrypted.KeyId, decryptedBy: decrypted.KeyId }));',
         "  return { roundTrip: Buffer.from(decrypted.Plaintext).equals(plaintext) ? 'OK' : 'MISMATCH' };",
         '};',
       ].join('\n')),

@@ -19,7 +19,6 @@ import { ENCRYPTION_ALGORITHMS, EncryptionAlgorithm, KeyUsage, MAC_ALGORITHMS, S
 import type { KmsKey } from '../state';
 import { KEY_ID, type Input } from '../validation';
 
-
 /** Resolves a key (aliases allowed) that must be Enabled and have `usage`. */
 function usableKey(ctx: RequestContext, keyId: string, usage: KeyUsage, operation: string): KmsKey {
   const key = resolveKey(ctx, keyId, { aliases: true });

@@ -10,7 +10,6 @@ import { requireEnabled, requireOrigin, resolveKey } from '../resolve';
 import type { KeyMaterialRecord, KmsKey } from '../state';
 import { KEY_ID } from '../validation';
 
-
 /** On-demand rotations per KMS key (10 before 2026-02-16, spec §9). */
 export const ON_DEMAND_ROTATION_LIMIT = 25;
 
