@@ -2,7 +2,7 @@ import { CustomResource, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { ImportProvider } from './import-provider';
+import { IMPORT_SERVICE_TIMEOUT, ImportProvider } from './import-provider';
 import { ImportedKeyBase, ImportedKeyOptions } from './key-base';
 import { ErrorCodes, ImportAttributes, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties } from './private/contract';
 import { ByokError } from './private/errors';
@@ -107,6 +107,7 @@ export class ExternalKeyReplica extends ImportedKeyBase {
     const properties: Omit<PrimaryLookupProperties, 'ServiceToken'> = { PrimaryRegion: primaryRegion, AliasName: primaryAlias, KeySpec: keySpec, KeyUsage: keyUsage };
     const lookup = new CustomResource(this, 'PrimaryLookup', {
       serviceToken: provider.serviceToken,
+      serviceTimeout: IMPORT_SERVICE_TIMEOUT,
       resourceType: PRIMARY_LOOKUP_RESOURCE_TYPE,
       properties,
     });

@@ -5,6 +5,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 
+/**
+ * How long CloudFormation waits for the handler's answer. The handler answers 15 s before its own
+ * 5-minute timeout; this bound covers the case where it cannot (the function crashed or was never
+ * invoked), so that a stack never waits CloudFormation's default hour.
+ */
+export const IMPORT_SERVICE_TIMEOUT = Duration.minutes(10);
+
 /** Where `npm run build` puts the pre-bundled handler (see scripts/bundle-handler.js). */
 export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'import-handler');
 

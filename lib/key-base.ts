@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { KeyMaterialExpiration } from './expiration';
-import { ImportProvider } from './import-provider';
+import { IMPORT_SERVICE_TIMEOUT, ImportProvider } from './import-provider';
 import { KeyMaterial } from './key-material';
 import { PartnerAccess } from './partner-access';
 import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes, ImportResourceProperties, RenewalEvent } from './private/contract';
@@ -309,6 +309,7 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
     };
     const importResource = new CustomResource(this, 'Import', {
       serviceToken: provider.serviceToken,
+      serviceTimeout: IMPORT_SERVICE_TIMEOUT,
       resourceType: IMPORT_RESOURCE_TYPE,
       properties,
     });

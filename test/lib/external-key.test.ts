@@ -41,6 +41,12 @@ describe('ExternalKey', () => {
     });
   });
 
+  test('CloudFormation waits at most 10 minutes for the import, not its default hour', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { ServiceTimeout: '600' });
+  });
+
   test('wrapping algorithm, wrapping key size and encoding can be chosen', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', {
