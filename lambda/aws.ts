@@ -1,5 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ErrorCodes } from '../lib/private/contract';
+import { ImportError } from './errors';
 
 /**
  * One client per service and region, kept across warm invocations. The SDK's standard retry
@@ -36,4 +38,13 @@ export function secretsClient(region: string): SecretsManagerClient {
 export function parseArn(arn: string): { partition: string; service: string; region: string; account: string; resource: string } | undefined {
   const m = /^arn:([a-z-]+):([a-z0-9-]+):([a-z0-9-]*):(\d{12}):(.+)$/.exec(arn);
   return m ? { partition: m[1], service: m[2], region: m[3], account: m[4], resource: m[5] } : undefined;
+}
+
+/** The region of a Secrets Manager secret ARN; `role` says which secret it is in the error. */
+export function secretRegion(secretArn: string, role = ''): string {
+  const arn = parseArn(secretArn);
+  if (!arn || arn.service !== 'secretsmanager') {
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `'${secretArn}' is not a Secrets Manager secret ARN${role}`);
+  }
+  return arn.region;
 }

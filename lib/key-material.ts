@@ -5,6 +5,7 @@ import { IConstruct } from 'constructs';
 import { ErrorCodes, MaterialSourceProperties } from './private/contract';
 import { ByokError } from './private/errors';
 import { MaterialKind } from './private/import-rules';
+import { secretArnForPolicy, secretReadStatements } from './private/secret-grants';
 import { SECRET_READ_ACTIONS } from './private/perms';
 import type { Pkcs11KeyMaterialProps } from './pkcs11-material'; // issue 5
 
@@ -121,10 +122,7 @@ class SecretKeyMaterial extends KeyMaterial {
   public _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding {
     checkSecretIsReachable(this.secret, scope);
     const defaultEncoding = kind === 'SYMMETRIC' || kind === 'HMAC' ? KeyMaterialEncoding.BASE64 : KeyMaterialEncoding.PEM;
-    const statements = [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [arnForPolicy(this.secret)] })];
-    if (this.secret.encryptionKey) {
-      statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.secret.encryptionKey.keyArn] }));
-    }
+    const statements = secretReadStatements(this.secret);
     return {
       source: {
         Type: 'SecretsManager',
@@ -183,8 +181,8 @@ class OfflineWrapKeyMaterial extends KeyMaterial {
     checkSecretIsReachable(parametersSecret, scope);
     if (wrappedMaterial) checkSecretIsReachable(wrappedMaterial, scope);
     const statements = [
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], resources: [arnForPolicy(parametersSecret)] }),
-      ...(wrappedMaterial ? [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [arnForPolicy(wrappedMaterial)] })] : []),
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], resources: [secretArnForPolicy(parametersSecret)] }),
+      ...(wrappedMaterial ? [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [secretArnForPolicy(wrappedMaterial)] })] : []),
       ...[parametersSecret, wrappedMaterial].filter((s) => s?.encryptionKey).map((s) => new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [s!.encryptionKey!.keyArn],
       })),
@@ -200,9 +198,4 @@ class OfflineWrapKeyMaterial extends KeyMaterial {
       statements,
     };
   }
-}
-
-/** A secret imported by name has a partial ARN; IAM needs the 6-character suffix wildcard. */
-function arnForPolicy(secret: secretsmanager.ISecret): string {
-  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }

@@ -9,7 +9,7 @@ import { KeyMaterial, KeyMaterialBinding } from './key-material';
 import { ErrorCodes } from './private/contract';
 import { ByokError } from './private/errors';
 import { MaterialKind } from './private/import-rules';
-import { SECRET_READ_ACTIONS } from './private/perms';
+import { secretReadStatements } from './private/secret-grants';
 
 /** Properties of {@link KeyMaterial.fromPkcs11}: where the key is, and how the handler reaches it. */
 export interface Pkcs11KeyMaterialProps {
@@ -102,11 +102,7 @@ export class Pkcs11KeyMaterial extends KeyMaterial {
     if (props.vpc) placeInVpc(provider, props.vpc, props.vpcSubnets, props.securityGroups ?? [], scope);
 
     // Only the PIN secret: the key itself is reached through the HSM, not through AWS.
-    const pinArnForPolicy = props.pinSecret.secretFullArn ?? `${props.pinSecret.secretArn}-??????`;
-    const statements = [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [pinArnForPolicy] })];
-    if (props.pinSecret.encryptionKey) {
-      statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.pinSecret.encryptionKey.keyArn] }));
-    }
+    const statements = secretReadStatements(props.pinSecret);
     return {
       source: {
         Type: 'Pkcs11',

@@ -2,7 +2,7 @@ import { createPublicKey } from 'crypto';
 import { GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ErrorCodes, ImportResourceProperties, OfflineWrapSourceProperties, PublishedImportParameters } from '../../lib/private/contract';
-import { parseArn, secretsClient } from '../aws';
+import { secretRegion, secretsClient } from '../aws';
 import { ImportError } from '../errors';
 
 /** What one phase of the offline flow did. */
@@ -26,7 +26,7 @@ export async function importOffline(kms: KMSClient, props: ImportResourcePropert
 }
 
 async function publishParameters(kms: KMSClient, props: ImportResourceProperties, source: OfflineWrapSourceProperties): Promise<OfflineOutcome> {
-  const region = regionOf(source.ParametersSecretArn);
+  const region = secretRegion(source.ParametersSecretArn);
   const parameters = await kms.send(new GetParametersForImportCommand({
     KeyId: props.KeyArn, WrappingAlgorithm: props.WrappingAlgorithm as any, WrappingKeySpec: props.WrappingKeySpec as any,
   }));
@@ -116,15 +116,9 @@ async function secretText(arn: string): Promise<string | undefined> {
 
 async function read(arn: string, versionId?: string) {
   try {
-    return await secretsClient(regionOf(arn)).send(new GetSecretValueCommand({ SecretId: arn, VersionId: versionId }));
+    return await secretsClient(secretRegion(arn)).send(new GetSecretValueCommand({ SecretId: arn, VersionId: versionId }));
   } catch (e) {
     const err = e as Error;
     throw new ImportError(err.name === 'AccessDeniedException' ? ErrorCodes.ACCESS_DENIED : ErrorCodes.MATERIAL_SOURCE, `cannot read secret ${arn}: ${err.name}: ${err.message}`);
   }
-}
-
-function regionOf(arn: string): string {
-  const parsed = parseArn(arn);
-  if (!parsed || parsed.service !== 'secretsmanager') throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `'${arn}' is not a Secrets Manager secret ARN`);
-  return parsed.region;
 }

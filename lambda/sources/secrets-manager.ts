@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ErrorCodes, SecretsManagerSourceProperties } from '../../lib/private/contract';
-import { parseArn, secretsClient } from '../aws';
+import { secretRegion, secretsClient } from '../aws';
 import { ImportError } from '../errors';
 import { checkMaterial, decodeText } from '../material';
 import { wrapKeyMaterial } from '../wrap';
@@ -28,14 +28,11 @@ export async function prepareSecretsManagerSource(source: SecretsManagerSourcePr
  * the returned buffer. (A SecretString is a JS string and cannot be zeroed; see SECURITY.md.)
  */
 export async function readSecretMaterial(source: SecretsManagerSourceProperties): Promise<Buffer> {
-  const arn = parseArn(source.SecretArn);
-  if (!arn || arn.service !== 'secretsmanager') {
-    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `'${source.SecretArn}' is not a Secrets Manager secret ARN`);
-  }
+  const region = secretRegion(source.SecretArn);
   const name = `secret ${source.SecretArn}${source.VersionId ? ` (version ${source.VersionId})` : ''}`;
   let response;
   try {
-    response = await secretsClient(arn.region).send(new GetSecretValueCommand({
+    response = await secretsClient(region).send(new GetSecretValueCommand({
       SecretId: source.SecretArn,
       VersionId: source.VersionId,
       VersionStage: source.VersionStage,

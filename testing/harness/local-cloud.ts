@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { partitionOf } from '../../lib/private/import-rules';
 import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
 import { Invocation, invokeHandler } from './lambda-runner';
 import { MotoServer } from './moto';
@@ -489,7 +490,7 @@ function isCustom(type: string): boolean {
 }
 
 function partitionFor(region: string): string {
-  return region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return partitionOf(region) ?? 'aws';
 }
 
 /** A resource the harness does not model (IAM, logs, ...): it exists, with made-up attributes. */

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ErrorCodes, Pkcs11SourceProperties } from '../../../lib/private/contract';
-import { parseArn, secretsClient } from '../../aws';
+import { secretRegion, secretsClient } from '../../aws';
 import { ImportError } from '../../errors';
 
 /**
@@ -9,14 +9,11 @@ import { ImportError } from '../../errors';
  * For CloudHSM the "PIN" is `<crypto user name>:<password>`.
  */
 export async function readPin(source: Pkcs11SourceProperties): Promise<string> {
-  const arn = parseArn(source.PinSecretArn);
-  if (!arn || arn.service !== 'secretsmanager') {
-    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `'${source.PinSecretArn}' is not a Secrets Manager secret ARN (the HSM PIN secret)`);
-  }
+  const region = secretRegion(source.PinSecretArn, ' (the HSM PIN secret)');
   const name = `the HSM PIN secret ${source.PinSecretArn}`;
   let response;
   try {
-    response = await secretsClient(arn.region).send(new GetSecretValueCommand({ SecretId: source.PinSecretArn }));
+    response = await secretsClient(region).send(new GetSecretValueCommand({ SecretId: source.PinSecretArn }));
   } catch (e) {
     const err = e as { name?: string; message?: string };
     switch (err.name) {

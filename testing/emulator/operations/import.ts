@@ -6,6 +6,7 @@ import * as crypto from 'crypto';
 import { Handler, RequestContext, epoch } from '../context';
 import { expiredImportToken, incorrectKeyMaterial, invalidImportToken, invalidState, notFound, unsupported, validation } from '../errors';
 import { currentMaterial, deleteMaterial, isImported, pendingMaterial, syncPendingRotation } from '../lifecycle';
+import { readTlv, TAG_SEQUENCE } from '../der';
 import { canonicalKeyMaterial, keyMaterialId, sha256Hex, unwrapKeyMaterial } from '../material';
 import { rejectStates, requireOrigin, resolveKey } from '../resolve';
 import { KeySpec, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, WrappingAlgorithm, WrappingKeySpec, isChinaRegion, keyFamily } from '../specs';
@@ -253,16 +254,15 @@ export const importOperations: Record<string, Handler> = {
  * is a multiple of 8. Anything else is returned as it is (and judged strictly).
  */
 function withoutZeroPadding(plaintext: Buffer): Buffer {
-  if (plaintext.length < 2 || plaintext[0] !== 0x30 || plaintext.length % 8 !== 0) return plaintext;
-  const first = plaintext[1];
-  const n = first & 0x7f;
-  let length = first;
-  if (first >= 0x80) {
-    if (n === 0 || n > 4 || plaintext.length < 2 + n) return plaintext;
-    length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + plaintext[2 + i];
+  if (plaintext.length % 8 !== 0) return plaintext;
+  let end: number;
+  try {
+    const outer = readTlv(plaintext, 0);
+    if (outer.tag !== TAG_SEQUENCE) return plaintext;
+    end = outer.end;
+  } catch {
+    return plaintext;
   }
-  const end = 2 + (first >= 0x80 ? n : 0) + length;
   const tail = plaintext.subarray(end);
   return end < plaintext.length && tail.length < 8 && tail.every((b) => b === 0) ? plaintext.subarray(0, end) : plaintext;
 }
