@@ -34,6 +34,14 @@ describe('decodeText', () => {
     const eck = ec('prime256v1');
     expect(decodeText(eck.export({ type: 'sec1', format: 'pem' }) as string, 'PEM', W)).toEqual(der(eck));
   });
+  test('a PKCS#8 PEM is passed on byte for byte, and bytes after its DER key are refused', () => {
+    const key = ec('prime256v1');
+    const pem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const body = pem.replace(/-----[A-Z ]+-----|\s/g, '');
+    expect(decodeText(pem, 'PEM', W).toString('base64')).toBe(body);
+    const padded = Buffer.concat([Buffer.from(body, 'base64'), Buffer.from([0, 0])]).toString('base64');
+    expect(() => decodeText(`-----BEGIN PRIVATE KEY-----\n${padded}\n-----END PRIVATE KEY-----\n`, 'PEM', W)).toThrow(/'PRIVATE KEY' PEM header but its content is not a valid private key/);
+  });
   test('an encrypted PEM is refused with what to do', () => {
     const pem = rsa(2048).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string;
     expect(() => decodeText(pem, 'PEM', W)).toThrow(/\[?.*is an encrypted PEM; KMS needs the plain private key/);
