@@ -64,9 +64,10 @@ async function run(plan) {
   }));
 
   // Other request types, for completeness: an Update that changes nothing, and a Delete.
+  // (A comparison run, plan.cellsOnly, measures the Create cells only.)
   const base = cells[0];
   const otherTypes = {};
-  for (const type of ['Update', 'Delete']) {
+  for (const type of plan.cellsOnly ? [] : ['Update', 'Delete']) {
     const s = [];
     for (let r = 0; r < 5; r++) s.push(await invoke(base, type));
     otherTypes[type] = { calls: median(s.map((x) => x.calls)), chain: median(s.map((x) => x.chain)), shape: s[0].shape, cpuMs: summary(s.map((x) => x.cpuMs)) };
@@ -76,7 +77,7 @@ async function run(plan) {
   // wall time shows what runs in parallel; the chain is unambiguous at this latency.
   await ctl('latency', { kms: plan.latencyMs, secretsmanager: plan.latencyMs });
   const latency = [];
-  for (const cell of plan.defaultCells.map((i) => cells[i])) {
+  for (const cell of plan.cellsOnly ? [] : plan.defaultCells.map((i) => cells[i])) {
     const s = [];
     for (let r = 0; r < plan.latencyReps; r++) s.push(await invoke(cell));
     latency.push({
@@ -86,42 +87,6 @@ async function run(plan) {
     });
   }
 
-  // Regions, in-process: the replicas of one multi-Region key, one per region, imported
-  // concurrently, as the replica stacks of a pipeline run their handlers at the same time. The
-  // first round (per-region SDK clients being created) is not counted.
-  const regions = [];
-  if (plan.replicas) {
-    const primary = { ...cells[0], ...plan.replicas.primary };
-    await ctl('latency', { kms: 0, secretsmanager: 0 });
-    await invoke(primary);
-    const { replicaArns } = await ctl('replicate', { primaryKeyArn: primary.keyArn, regions: plan.replicas.regions });
-    await ctl('latency', { kms: plan.latencyMs, secretsmanager: plan.latencyMs });
-    for (const count of plan.replicas.counts) {
-      const replicas = replicaArns.slice(0, count).map((keyArn) => ({ ...primary, keyArn, replica: true }));
-      const rounds = [];
-      for (let r = 0; r <= plan.replicas.reps; r++) {
-        const urls2 = (await ctl('responseUrls', { count })).urls;
-        await ctl('clear');
-        const cpu0 = await ctl('cpu');
-        const own0 = process.cpuUsage();
-        const t0 = now();
-        await Promise.all(replicas.map((cell, i) => handler(importEvent({ ...cell, responseUrl: urls2[i] }), context)));
-        const wall = now() - t0;
-        const own = process.cpuUsage(own0);
-        const cpu1 = await ctl('cpu');
-        const seen = (await ctl('calls', { clear: true })).calls;
-        urls2.forEach((responseUrl) => pending.push({ responseUrl, what: `replica import ×${count}` }));
-        if (r > 0) {
-          rounds.push({
-            wall, calls: seen.length, chain: longestChain(seen),
-            handlerCpuMs: (own.user + own.system) / 1000, servicesCpuMs: cpu1.servicesMs - cpu0.servicesMs, motoCpuMs: cpu1.motoMs - cpu0.motoMs,
-          });
-        }
-      }
-      const med = (k) => Number(median(rounds.map((x) => x[k])).toFixed(1));
-      regions.push({ regions: count, wallMs: summary(rounds.map((x) => x.wall), 1), calls: rounds[0].calls, chain: med('chain'), handlerCpuMs: med('handlerCpuMs'), servicesCpuMs: med('servicesCpuMs'), motoCpuMs: med('motoCpuMs') });
-    }
-  }
   await ctl('latency', { kms: 0, secretsmanager: 0 });
 
   // Every invocation must have answered SUCCESS exactly once, or the numbers mean nothing.
@@ -155,7 +120,7 @@ async function run(plan) {
   return {
     requireInProcessMs: Number(requireMs.toFixed(1)),
     first: { wallMs: Number(first.wallMs.toFixed(1)), cpuMs: Number(first.cpuMs.toFixed(1)), calls: first.calls },
-    perCell, otherTypes, latency, regions, crypto, invocations: pending.length,
+    node: process.version, perCell, otherTypes, latency, crypto, invocations: pending.length,
   };
 }
 

@@ -6,7 +6,9 @@
 // Processes (so that what is timed is only what is meant):
 //   run.js       this orchestrator; prints and writes the results
 //   services.js  KMS emulator + moto (Secrets Manager) + ResponseURL server + recording proxies
+//   lambda-node.js  the Node.js of the function's Lambda runtime, for the handler's figures
 //   probe.js     the bundled handler in-process: CPU, AWS calls, round trips, latency
+//   regions.js   one warm handler process per region (handler-worker.js): replicas at once
 //   cold.js      a fresh process per cold start: require time, first invocation
 //   manual-flow.sh  the AWS CLI + openssl procedure against the same emulator
 //   synth.js     synth time of N ExternalKeys vs N kms.Key
@@ -20,14 +22,20 @@ const path = require('path');
 const zlib = require('zlib');
 const { now, median, summary, control, importEvent, lambdaEnv, longestChain, callShape, tail, REPLICA_REGIONS } = require('./util');
 const { generatePairs } = require('./wrapping-pool');
+const { lambdaNode } = require('./lambda-node');
+const { measureRegions } = require('./regions');
 const { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS } = require('../lib/private/import-rules');
 
 const ROOT = path.join(__dirname, '..');
 // BENCH_HANDLER_DIR measures another build of the handler asset (e.g. a proposed change) in the
 // handler and cold-start sections; synth and the harness always use the library's own asset.
+// BENCH_BASELINE_HANDLER_DIR: a second build (e.g. of an earlier commit) whose Create cells are
+// measured in the same run, for before/after figures.
 const SOURCE_ASSET_DIR = path.resolve(process.env.BENCH_HANDLER_DIR ?? path.join(ROOT, 'assets', 'import-handler'));
+const BASELINE_SOURCE_DIR = process.env.BENCH_BASELINE_HANDLER_DIR ? path.resolve(process.env.BENCH_BASELINE_HANDLER_DIR) : undefined;
 const SNAPSHOT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-bench-handler-'));
 const ASSET_DIR = path.join(SNAPSHOT_DIR, 'import-handler');
+const BASELINE_DIR = path.join(SNAPSHOT_DIR, 'baseline-handler');
 const RESULTS_FILE = path.join(__dirname, 'results.json');
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -46,7 +54,8 @@ const PLAN = {
   keyCounts: [1, 10, 50],
   keyReps: QUICK ? { 1: 1, 10: 1, 50: 1 } : { 1: 3, 10: 2, 50: 1 },
   regionCounts: [1, 3, 10],
-  regionReps: QUICK ? 1 : 3,
+  regionReps: QUICK ? 2 : 5,
+  regionWarmup: QUICK ? 5 : 20,
   replicaStackReps: QUICK ? { 1: 1, 3: 1, 10: 1 } : { 1: 3, 3: 2, 10: 2 },
 };
 /** Time limits per stage (ms): a stage over its limit is stopped and the bench fails. */
@@ -60,12 +69,12 @@ const T0 = now();
  * Copies the handler asset aside, so that a concurrent `npm run build` (which replaces
  * assets/import-handler) cannot change it under the handler and cold-start measurements.
  */
-function snapshotAsset() {
+function snapshotAsset(source = SOURCE_ASSET_DIR, target = ASSET_DIR) {
   for (let attempt = 1; ; attempt++) {
     try {
-      fs.rmSync(ASSET_DIR, { recursive: true, force: true });
-      fs.cpSync(SOURCE_ASSET_DIR, ASSET_DIR, { recursive: true });
-      if (!fs.existsSync(path.join(ASSET_DIR, 'index.js'))) throw new Error(`no index.js in ${SOURCE_ASSET_DIR}; run npm run build`);
+      fs.rmSync(target, { recursive: true, force: true });
+      fs.cpSync(source, target, { recursive: true });
+      if (!fs.existsSync(path.join(target, 'index.js'))) throw new Error(`no index.js in ${source}; run npm run build`);
       return;
     } catch (e) {
       if (attempt >= 5) throw e;
@@ -89,9 +98,9 @@ async function runWorkerRetrying(file, plan, options) {
 }
 
 /** Forks one of the bench's workers, sends it a plan, and waits (bounded) for its result. */
-function runWorker(file, plan, { env, timeoutMs }) {
+function runWorker(file, plan, { env, timeoutMs, execPath }) {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, file), [], { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = fork(path.join(__dirname, file), [], { env: env ?? process.env, execPath: execPath ?? process.execPath, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const out = tail(child.stdout);
     const err = tail(child.stderr);
     let settled = false;
@@ -196,8 +205,12 @@ async function main() {
     goals: GOALS,
   };
   snapshotAsset();
+  if (BASELINE_SOURCE_DIR) snapshotAsset(BASELINE_SOURCE_DIR, BASELINE_DIR);
   results.bundle = { source: path.relative(ROOT, SOURCE_ASSET_DIR) || SOURCE_ASSET_DIR, ...bundleSize() };
   const handlerEnv = { BENCH_HANDLER_FILE: path.join(ASSET_DIR, 'index.js') };
+  const node = lambdaNode(log);
+  results.lambdaNode = { runtime: node.runtime, version: node.version, source: node.source };
+  log(`the handler runs on ${node.runtime}: measuring it on node ${node.version} (${node.source})`);
 
   log('generating wrapping key pairs (emulator) and key material');
   const [pairs, materials] = await Promise.all([generatePairs({ RSA_4096: 3, RSA_2048: 2 }), makeMaterials()]);
@@ -226,12 +239,31 @@ async function main() {
     });
     const wrappingPublicKeyDerB64 = crypto.createPublicKey(pairs.RSA_4096[0]).export({ type: 'spki', format: 'der' }).toString('base64');
 
-    log(`handler in-process: ${cells.length} cells × ${PLAN.reps} imports, then ${PLAN.latencyMs} ms injected latency`);
-    results.handler = await runWorker('probe.js', {
-      control: endpoints.control, cells, defaultCells, reps: PLAN.reps, warmup: PLAN.warmup,
-      latencyMs: PLAN.latencyMs, latencyReps: PLAN.latencyReps, wrappingPublicKeyDerB64,
-      replicas: { primary: { keyArn: keyArns[specs.length], algorithm: 'RSAES_OAEP_SHA_256' }, regions: REPLICA_REGIONS.slice(0, Math.max(...PLAN.regionCounts)), counts: PLAN.regionCounts, reps: PLAN.regionReps },
-    }, { env: { ...lambdaEnv(endpoints), ...handlerEnv }, timeoutMs: LIMITS.probe });
+    log(`handler in-process on node ${node.version}: ${cells.length} cells × ${PLAN.reps} imports, then ${PLAN.latencyMs} ms injected latency`);
+    const probePlan = { control: endpoints.control, cells, defaultCells, reps: PLAN.reps, warmup: PLAN.warmup, latencyMs: PLAN.latencyMs, latencyReps: PLAN.latencyReps, wrappingPublicKeyDerB64 };
+    const probe = (execPath, handlerFile, cellsOnly) => runWorker('probe.js', { ...probePlan, cellsOnly }, { env: { ...lambdaEnv(endpoints), BENCH_HANDLER_FILE: handlerFile }, execPath, timeoutMs: LIMITS.probe });
+    results.handler = await probe(node.execPath, handlerEnv.BENCH_HANDLER_FILE, false);
+    // The same Create cells on this machine's node, and for a baseline build, for comparison.
+    results.handlerCompared = [];
+    const nodes = node.execPath === process.execPath ? [node.execPath] : [node.execPath, process.execPath];
+    for (const [label, file] of [['this build', handlerEnv.BENCH_HANDLER_FILE], ...(BASELINE_SOURCE_DIR ? [['baseline', path.join(BASELINE_DIR, 'index.js')]] : [])]) {
+      for (const execPath of nodes) {
+        if (label === 'this build' && execPath === node.execPath) continue;
+        log(`handler Create cells: ${label} on node ${execPath === node.execPath ? node.version : process.version}`);
+        const run = await probe(execPath, file, true);
+        results.handlerCompared.push({ build: label, source: label === 'baseline' ? BASELINE_SOURCE_DIR : path.relative(ROOT, SOURCE_ASSET_DIR) || SOURCE_ASSET_DIR, node: run.node, perCell: run.perCell });
+      }
+    }
+
+    log(`replicas: ${PLAN.regionCounts.join(', ')} regions at once, one warm handler process per region, ${PLAN.latencyMs} ms per AWS call`);
+    const pending = [];
+    results.regions = await measureRegions({
+      primary: { ...cells[defaultCells[0]], keyArn: keyArns[specs.length], algorithm: 'RSAES_OAEP_SHA_256' },
+      regions: REPLICA_REGIONS, counts: PLAN.regionCounts, reps: PLAN.regionReps, warmup: PLAN.regionWarmup, latencyMs: PLAN.latencyMs,
+    }, { ctl, endpoints, execPath: node.execPath, handlerFile: handlerEnv.BENCH_HANDLER_FILE, pending });
+    const { answers } = await ctl('answers', { urls: pending.map((p) => p.responseUrl) });
+    const failed = pending.filter((p, i) => answers[i].length !== 1 || answers[i][0].Status !== 'SUCCESS');
+    if (failed.length) throw new Error(`${failed.length} of ${pending.length} replica imports did not answer SUCCESS once, e.g. ${failed[0].what}`);
 
     log(`cold starts: ${PLAN.coldStarts} fresh processes`);
     const sym = cells[defaultCells[0]];
@@ -245,7 +277,7 @@ async function main() {
           fs.writeFileSync(f, JSON.stringify(importEvent({ ...sym, responseUrl })));
           return f;
         });
-        const { wallMs, stdout } = await spawnTimed(process.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: { ...lambdaEnv(endpoints), ...handlerEnv }, timeoutMs: LIMITS.cold });
+        const { wallMs, stdout } = await spawnTimed(node.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: { ...lambdaEnv(endpoints), ...handlerEnv }, timeoutMs: LIMITS.cold });
         const { answers } = await ctl('answers', { urls });
         if (answers.some((a) => a.length !== 1 || a[0].Status !== 'SUCCESS')) throw new Error(`cold start ${i}: the handler did not answer SUCCESS: ${JSON.stringify(answers).slice(0, 300)}`);
         cold.push({ processMs: wallMs, ...JSON.parse(stdout.trim().split('\n').pop()) });
@@ -335,7 +367,7 @@ function checkGoals(r) {
   const synth100 = r.synth.rows.find((x) => x.n === 100) ?? r.synth.rows.at(-1);
   const regions = r.scale.regions;
   const flat = regions.at(-1).replicasDeployMs.median / regions[0].replicasDeployMs.median;
-  const inProcess = r.handler.regions;
+  const inProcess = r.regions;
   const flatHandler = inProcess.at(-1).wallMs.median / inProcess[0].wallMs.median;
   return [
     { goal: `sequential round trips per import ≤ ${GOALS.roundTrips}`, measured: `${chain} (${r.handler.latency[0].shape})`, met: chain <= GOALS.roundTrips },
@@ -349,7 +381,7 @@ function checkGoals(r) {
     },
     {
       goal: `flat wall time in regions (${inProcess.at(-1).regions} vs ${inProcess[0].regions} region ≤ ${GOALS.regionFlatness}×)`,
-      measured: `handler: ${flatHandler.toFixed(2)}× (${inProcess.at(-1).wallMs.median} vs ${inProcess[0].wallMs.median} ms), sequential round trips ${inProcess.map((x) => x.chain).join('/')} for ${inProcess.map((x) => x.regions).join('/')} regions; harness, one cold Node process per region on ${r.machine.cpus} cores: ${flat.toFixed(2)}× (${regions.at(-1).replicasDeployMs.median} vs ${regions[0].replicasDeployMs.median} ms)`,
+      measured: `one warm handler process per region: ${flatHandler.toFixed(2)}× (${inProcess.at(-1).wallMs.median} vs ${inProcess[0].wallMs.median} ms), sequential round trips ${inProcess.map((x) => x.chain).join('/')} for ${inProcess.map((x) => x.regions).join('/')} regions; harness, one cold Node process per region on ${r.machine.cpus} cores: ${flat.toFixed(2)}× (${regions.at(-1).replicasDeployMs.median} vs ${regions[0].replicasDeployMs.median} ms)`,
       met: flatHandler <= GOALS.regionFlatness,
     },
   ];
@@ -368,7 +400,7 @@ function report(r) {
   const out = [];
   out.push(`\ncdk-kms-byok benchmark — ${r.date}, ${r.machine.cpus} × ${r.machine.model}, node ${r.machine.node}, load ${r.machine.loadAverageAtStart.join('/')}; medians (p10–p90) of n runs\n`);
 
-  out.push('\n## Per import, in the handler (bundled handler in-process; emulator + moto in another process)\n\n');
+  out.push(`\n## Per import, in the handler (bundled handler in-process on node ${h.node}, as ${r.lambdaNode.runtime}; emulator + moto in another process)\n\n`);
   const algos = PLAN.algorithms;
   const cellFor = (spec, a) => h.perCell.find((c) => c.keySpec === spec && c.algorithm === a);
   const cryptoFor = (spec, a) => h.crypto.find((c) => c.keySpec === spec && c.algorithm === a);
@@ -377,6 +409,20 @@ function report(r) {
     const c = cellFor(spec, a);
     return c ? `${c.cpuMs.median} (${cryptoFor(spec, a).cpuMs.toFixed(2)})` : '—';
   })])));
+  if (r.handlerCompared.length) {
+    const runs = [{ build: 'this build', node: h.node, perCell: h.perCell }, ...r.handlerCompared];
+    out.push(`\nThe same Create cells, handler CPU ms (median of ${PLAN.reps}), by build and Node.js version:\n\n`);
+    out.push(table(['key spec / wrapping', ...runs.map((x) => `${x.build}, node ${x.node}`)], h.perCell.map((c) => [
+      `${c.keySpec} / ${c.algorithm}`,
+      ...runs.map((x) => x.perCell.find((o) => o.keySpec === c.keySpec && o.algorithm === c.algorithm)?.cpuMs.median ?? '—'),
+    ])));
+    out.push(table(['', ...runs.map((x) => `${x.build}, node ${x.node}`)], [
+      ['max of cells', ...runs.map((x) => Math.max(...x.perCell.map((c) => c.cpuMs.median)))],
+      ['median of cells', ...runs.map((x) => median(x.perCell.map((c) => c.cpuMs.median)).toFixed(2))],
+    ]).replace(/^\| \|/, '|  |'));
+    const base = r.handlerCompared.find((x) => x.build === 'baseline');
+    if (base) out.push(`\nbaseline: ${base.source}\n`);
+  }
   out.push('\n');
   const sym = h.latency[0];
   const def = h.perCell.find((x) => x.keySpec === sym.keySpec && x.algorithm === sym.algorithm);
@@ -393,10 +439,10 @@ function report(r) {
     ['Delete (material kept)', `${h.otherTypes.Delete.calls} calls, ${h.otherTypes.Delete.cpuMs.median} ms CPU`, ''],
     ['first invocation in a warm process', `${h.first.wallMs} ms wall, ${h.first.cpuMs} ms CPU`, `later ones: ${h.perCell[0].cpuMs.median} ms CPU`],
   ]));
-  out.push(`\nReplicas of one multi-Region key imported concurrently by the handler (one per region, ${PLAN.latencyMs} ms per AWS call, median of ${PLAN.regionReps}):\n\n`);
-  out.push(table(['regions', 'wall ms', 'vs 1 region', 'AWS calls', 'sequential round trips, all regions', 'CPU ms: handler / emulator + proxies / moto'], h.regions.map((x) => [
-    x.regions, `${x.wallMs.median} (${x.wallMs.p10}–${x.wallMs.p90})`, `${(x.wallMs.median / h.regions[0].wallMs.median).toFixed(2)}×`, x.calls, x.chain,
-    `${x.handlerCpuMs} / ${x.servicesCpuMs} / ${x.motoCpuMs}`,
+  out.push(`\nReplicas of one multi-Region key imported at the same moment, one warm handler process per region (as each region's stack has its own function), node ${h.node}, ${PLAN.latencyMs} ms per AWS call, median of ${PLAN.regionReps}:\n\n`);
+  out.push(table(['regions', 'wall ms', 'vs 1 region', 'AWS calls', 'sequential round trips, all regions', 'CPU ms: handlers / emulator + proxy / moto', `all that CPU ÷ ${r.machine.cpus} cores`], r.regions.map((x) => [
+    x.regions, `${x.wallMs.median} (${x.wallMs.p10}–${x.wallMs.p90})`, `${(x.wallMs.median / r.regions[0].wallMs.median).toFixed(2)}×`, x.calls, x.chain,
+    `${x.handlerCpuMs} / ${x.servicesCpuMs} / ${x.motoCpuMs}`, `${((x.handlerCpuMs + x.servicesCpuMs + (x.motoCpuMs || 0)) / r.machine.cpus).toFixed(0)} ms`,
   ])));
 
   out.push('\n## Cold start\n\n');
@@ -420,6 +466,8 @@ function report(r) {
     const per = (k) => ((rows.at(-1)[k].median - rows[0][k].median) / (rows.at(-1).n - rows[0].n)).toFixed(1);
     out.push(`\nMarginal cost per key: ExternalKey ${per('externalMs')} ms, kms.Key ${per('plainMs')} ms; resources of ${rows.at(-1).n} ExternalKeys: ${JSON.stringify(rows.at(-1).external.byType)}\n`);
   }
+  const nv = rows.at(-1).withoutValidation;
+  if (nv) out.push(`\nWithout the CDK's built-in CloudFormation validation (CDK_VALIDATION=false, same process, N=${rows.at(-1).n}): ExternalKey ${nv.externalMs.median} ms, kms.Key ${nv.plainMs.median} ms, ${nv.ratio}×; template bytes per key: ${(rows.at(-1).external.templateBytes / rows.at(-1).n).toFixed(0)} vs ${(rows.at(-1).plain.templateBytes / rows.at(-1).n).toFixed(0)} (${(rows.at(-1).external.templateBytes / rows.at(-1).plain.templateBytes).toFixed(1)}×)\n`);
   const cs = r.synth.cold;
   out.push(`\nIn a fresh process, as \`cdk synth\` runs an app (node start → template written, n=${cs.external.processMs.n}): ${cs.n} ExternalKeys ${cs.external.processMs.median} ms (synth ${cs.external.synthMs.median}), ${cs.n} kms.Key ${cs.plain.processMs.median} ms (synth ${cs.plain.synthMs.median}): ${cs.ratio}×\n`);
 

@@ -108,7 +108,12 @@ const commands = {
   },
   /** The calls seen by the proxies, and how many the emulator itself recorded (a cross-check). */
   calls({ clear = false }) {
-    const out = { calls, emulatorCalls: emulator.calls.map((c) => c.operation) };
+    const out = {
+      calls,
+      emulatorCalls: emulator.calls.map((c) => c.operation),
+      // The emulator's own record (ms resolution), for handlers pointed at it without the proxy.
+      emulatorCallTimes: emulator.calls.map((c) => ({ service: 'kms', operation: c.operation, start: c.startedAt, end: c.endedAt, status: c.status })),
+    };
     if (clear) commands.clear();
     return out;
   },

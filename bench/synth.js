@@ -84,8 +84,24 @@ function run({ sizes, reps }) {
     }
     const ratios = samples.external.map((s, i) => s.ms / samples.plain[i].ms);
     const last = { external: samples.external.at(-1), plain: samples.plain.at(-1) };
+    // For the largest N, the same again without the CDK's built-in CloudFormation validation
+    // (aws-cdk-lib ≥ 2.27x runs it on every synth; CDK_VALIDATION=false turns it off): how much
+    // of each kind's time is that validation, which grows with the template's size.
+    let withoutValidation;
+    if (n === Math.max(...sizes)) {
+      const off = { external: [], plain: [] };
+      process.env.CDK_VALIDATION = 'false';
+      try {
+        for (let r = 0; r < (reps[n] ?? 3); r++) {
+          for (const kind of r % 2 ? ['plain', 'external'] : ['external', 'plain']) off[kind].push(synthOnce(kind, n).ms);
+        }
+      } finally {
+        delete process.env.CDK_VALIDATION;
+      }
+      withoutValidation = { externalMs: summary(off.external, 1), plainMs: summary(off.plain, 1), ratio: Number(median(off.external.map((x, i) => x / off.plain[i])).toFixed(2)) };
+    }
     rows.push({
-      n,
+      n, withoutValidation,
       externalMs: summary(samples.external.map((s) => s.ms), 1),
       plainMs: summary(samples.plain.map((s) => s.ms), 1),
       ratio: Number(median(ratios).toFixed(2)),

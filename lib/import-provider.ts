@@ -12,12 +12,16 @@ import { Construct, IConstruct } from 'constructs';
  */
 export const IMPORT_SERVICE_TIMEOUT = Duration.minutes(10);
 
+/** The handler's runtime (the benchmark measures the handler on the same Node.js major version). */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
 /** Where `npm run build` puts the pre-bundled handler (see scripts/bundle-handler.js). */
 export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'import-handler');
 
 /**
- * The one import handler Lambda of a stack, shared by every ExternalKey in it. Each key adds its
- * own `iam.Policy` (exact ARNs) to the shared role, so the role has no standing permissions.
+ * The one import handler Lambda of a stack, shared by every ExternalKey in it. The role has no
+ * standing KMS permissions: each key's own key policy lets the role import into that key, and
+ * the role reads exactly the secrets its keys use (docs/decisions/0003).
  */
 export class ImportProvider extends Construct {
   /** Construct id under the stack; a compatibility contract (renaming replaces the function). */
@@ -43,15 +47,15 @@ export class ImportProvider extends Construct {
     this.function = new lambda.Function(this, 'Handler', {
       code: lambda.Code.fromAsset(HANDLER_ASSET_DIR),
       handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      // The handler answers CloudFormation itself before this deadline (see lambda/deadline.ts).
+      runtime: HANDLER_RUNTIME,
+      // The handler answers CloudFormation itself before this deadline (withDeadline in lambda/index.ts).
       timeout: Duration.minutes(5),
       memorySize: 512,
       role: this.role,
       logGroup,
       description: 'Imports key material into EXTERNAL-origin KMS keys (cdk-kms-byok)',
     });
-    // Logs only; every KMS and Secrets Manager permission is added per key, on exact ARNs.
+    // Logs only here; KMS permissions are in each key's policy, secret reads are added per secret.
     logGroup.grantWrite(this.role);
   }
 

@@ -10,6 +10,7 @@ import {
   ImportKeyMaterialCommand,
   KMSClient,
   ReEncryptCommand,
+  ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { KmsEmulator, keyMaterialFingerprint } from '../../testing/emulator';
 import { DAY, HOUR, WrappingAlgorithm, WrappingKeySpec, createExternalKey, importMaterial, kmsClient, kmsError, wrapMaterial } from './helpers';
@@ -212,6 +213,37 @@ describe('import tokens', () => {
       );
     await send();
     expect((await kmsError(send())).name).toBe('InvalidImportTokenException');
+  });
+
+  test('sent twice at once, one import succeeds and the other finds the token spent', async () => {
+    // The unwrap runs on node's thread pool, so both requests are in flight together.
+    const md = await createExternalKey(kms);
+    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' }));
+    const request = new ImportKeyMaterialCommand({
+      KeyId: md.KeyId,
+      ImportToken: params.ImportToken,
+      EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    });
+    const results = await Promise.allSettled([kms.send(request), kms.send(request)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(rejected?.reason.name).toBe('InvalidImportTokenException');
+    expect(emu.inspectKey(md.KeyId!)!.keyState).toBe('Enabled');
+  });
+
+  test('a key scheduled for deletion while its material is being unwrapped is refused', async () => {
+    const md = await createExternalKey(kms);
+    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' }));
+    const importing = kmsError(kms.send(new ImportKeyMaterialCommand({
+      KeyId: md.KeyId,
+      ImportToken: params.ImportToken,
+      EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    })));
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 7 }));
+    expect((await importing).name).toBe('KMSInvalidStateException');
+    expect(emu.inspectKey(md.KeyId!)!.keyState).toBe('PendingDeletion');
   });
 
   test('expire 24 hours after issue on the emulator clock', async () => {

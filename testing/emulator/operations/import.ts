@@ -89,7 +89,10 @@ function checkWrappingCombination(ctx: RequestContext, spec: KeySpec, algorithm:
   if (algorithm === 'SM2PKE') throw unsupported('The KMS emulator does not implement the SM2PKE wrapping algorithm.');
 }
 
-const importKeyMaterial: Handler = (ctx, input) => {
+/** Key states ImportKeyMaterial refuses (Disabled is accepted, spec §4 step 4). */
+const IMPORT_REJECTED_STATES: Parameters<typeof rejectStates>[1] = ['PendingDeletion', 'PendingReplicaDeletion', 'Creating'];
+
+const importKeyMaterial: Handler = async (ctx, input) => {
   const keyId = input.string('KeyId', KEY_ID);
   const token = input.blob('ImportToken', { required: true, max: 6144 });
   const encrypted = input.blob('EncryptedKeyMaterial', { required: true, max: 6144 });
@@ -115,7 +118,7 @@ const importKeyMaterial: Handler = (ctx, input) => {
   // 2.–4. Key, origin, state. Disabled keys are accepted (lenient reading of a doc conflict, spec §4 step 4).
   const key = resolveKey(ctx, keyId);
   requireOrigin(key, 'EXTERNAL');
-  rejectStates(key, ['PendingDeletion', 'PendingReplicaDeletion', 'Creating']);
+  rejectStates(key, IMPORT_REJECTED_STATES);
   const symmetric = keyFamily(key.keySpec) === 'SYMMETRIC';
   // ImportType, KeyMaterialId and KeyMaterialDescription are "only usable with symmetric encryption keys" (spec §4 step 8).
   if (!symmetric && (importType !== undefined || materialIdIn !== undefined || description !== undefined)) {
@@ -128,7 +131,19 @@ const importKeyMaterial: Handler = (ctx, input) => {
   if (record.validTo.getTime() <= now) throw expiredImportToken();
 
   // 6.–7. Unwrap, then check the material against the key spec.
-  const unwrapped = unwrapKeyMaterial(record.wrappingAlgorithm, record.privateKey, encrypted);
+  const unwrapped = await unwrapKeyMaterial(record.wrappingAlgorithm, record.privateKey, encrypted);
+  // The unwrap ran on node's thread pool: another request may have spent the token or changed
+  // the key's state meanwhile.
+  if (record.used) {
+    unwrapped.fill(0);
+    throw invalidImportToken();
+  }
+  try {
+    rejectStates(key, IMPORT_REJECTED_STATES);
+  } catch (e) {
+    unwrapped.fill(0);
+    throw e;
+  }
   const plaintext = ctx.config.acceptZeroPaddedPkcs8 ? withoutZeroPadding(unwrapped) : unwrapped;
   let canonical: Buffer;
   try {
