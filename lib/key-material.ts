@@ -1,11 +1,9 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { ErrorCodes, MaterialSourceProperties } from './private/contract';
-import { ByokError } from './private/errors';
+import { MaterialSourceProperties } from './private/contract';
 import { MaterialKind } from './private/import-rules';
-import { secretArnForPolicy, secretReadStatements } from './private/secret-grants';
+import { checkSecretIsReachable, secretArnForPolicy, secretReadStatements } from './private/secret-grants';
 import { SECRET_READ_ACTIONS } from './private/perms';
 import type { Pkcs11KeyMaterialProps } from './pkcs11-material'; // issue 5
 
@@ -97,21 +95,6 @@ export abstract class KeyMaterial {
 
   /** @internal */
   public abstract _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding;
-}
-
-/**
- * A secret of another stack can be referenced only through a CloudFormation export, which works
- * within one account and region. Otherwise its ARN must be known as a plain value.
- */
-function checkSecretIsReachable(secret: secretsmanager.ISecret, scope: IConstruct): void {
-  const secretStack = Stack.of(secret);
-  const keyStack = Stack.of(scope);
-  if (secretStack === keyStack || !Token.isUnresolved(secret.secretArn)) return;
-  const known = (v: string) => (Token.isUnresolved(v) ? 'an unknown region/account' : v);
-  if (Token.isUnresolved(secretStack.region) || Token.isUnresolved(keyStack.region) || secretStack.region !== keyStack.region
-    || Token.isUnresolved(secretStack.account) || secretStack.account !== keyStack.account) {
-    throw new ByokError(ErrorCodes.MATERIAL_SOURCE, `secret ${secret.node.path} is in stack ${secretStack.stackName} (${known(secretStack.region)}, ${known(secretStack.account)}) and has no usable ARN in stack ${keyStack.stackName} (${known(keyStack.region)}, ${known(keyStack.account)}); CloudFormation cannot reference it across regions or accounts, so pass its full ARN with Secret.fromSecretCompleteArn`, scope);
-  }
 }
 
 class SecretKeyMaterial extends KeyMaterial {

@@ -9,7 +9,7 @@ import { KeyMaterial, KeyMaterialBinding } from './key-material';
 import { ErrorCodes } from './private/contract';
 import { ByokError } from './private/errors';
 import { MaterialKind } from './private/import-rules';
-import { secretReadStatements } from './private/secret-grants';
+import { checkSecretIsReachable, secretReadStatements } from './private/secret-grants';
 
 /** Properties of {@link KeyMaterial.fromPkcs11}: where the key is, and how the handler reaches it. */
 export interface Pkcs11KeyMaterialProps {
@@ -102,6 +102,7 @@ export class Pkcs11KeyMaterial extends KeyMaterial {
     if (props.vpc) placeInVpc(provider, props.vpc, props.vpcSubnets, props.securityGroups ?? [], scope);
 
     // Only the PIN secret: the key itself is reached through the HSM, not through AWS.
+    checkSecretIsReachable(props.pinSecret, scope);
     const statements = secretReadStatements(props.pinSecret);
     return {
       source: {

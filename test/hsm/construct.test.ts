@@ -44,6 +44,16 @@ describe('KeyMaterial.fromPkcs11', () => {
     expect(statements).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: PIN_ARN }]);
   });
 
+  test('a PIN secret of a stack in another region, without a usable ARN, is refused as a material secret is', () => {
+    const { base } = setup();
+    const app = new App();
+    const secrets = new Stack(app, 'Secrets', { env: { account: '111122223333', region: 'us-east-1' } });
+    const keys = new Stack(app, 'Keys', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const pinSecret = new secretsmanager.Secret(secrets, 'Pin');
+    expect(() => new ExternalKey(keys, 'Key', { material: KeyMaterial.fromPkcs11({ ...base, pinSecret }) }))
+      .toThrow(/\[MaterialSource\] secret Secrets\/Pin is in stack Secrets \(us-east-1, 111122223333\) and has no usable ARN in stack Keys \(eu-west-1, 111122223333\)/);
+  });
+
   test('a PIN secret encrypted with a customer managed key adds kms:Decrypt on that key', () => {
     const { stack, base } = setup();
     const pinSecret = new secretsmanager.Secret(stack, 'OwnPin', { encryptionKey: new kms.Key(stack, 'PinKey') });
