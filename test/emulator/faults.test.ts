@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
-import { DescribeKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { KmsEmulator } from '../../testing/emulator';
-import { createExternalKey, kmsClient, kmsError, wrapMaterial } from './helpers';
+import { createExternalKey, importCommand, importParameters, kmsClient, kmsError, wrapMaterial } from './helpers';
 
 let emu: KmsEmulator;
 let kms: KMSClient;
@@ -53,19 +53,10 @@ describe('injected faults', () => {
 
   test('a lost response to ImportKeyMaterial applies the import, and the retry finds the token spent', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const params = await importParameters(kms, md.KeyId);
     emu.clearCalls();
     emu.injectFault({ operation: 'ImportKeyMaterial', kind: 'lose-response' });
-    const err = await kmsError(
-      kms.send(
-        new ImportKeyMaterialCommand({
-          KeyId: md.KeyId,
-          ImportToken: params.ImportToken,
-          EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
-          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        }),
-      ),
-    );
+    const err = await kmsError(kms.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)))));
     // The SDK retried after the dropped connection; the token had been used by the applied first attempt.
     expect(err.name).toBe('InvalidImportTokenException');
     expect(emu.calls.map((c) => [c.status, c.fault, c.errorType])).toEqual([

@@ -8,6 +8,7 @@ import {
   CreateKeyCommand,
   CreateKeyCommandInput,
   GetParametersForImportCommand,
+  GetParametersForImportCommandInput,
   ImportKeyMaterialCommand,
   ImportKeyMaterialCommandInput,
   KMSClient,
@@ -37,19 +38,26 @@ export interface ImportOptions extends Partial<Omit<ImportKeyMaterialCommandInpu
   wrappingKeySpec?: WrappingKeySpec;
 }
 
+/** GetParametersForImport, by default RSAES_OAEP_SHA_256 with an RSA_2048 wrapping key. */
+export function importParameters(
+  kms: KMSClient,
+  keyId: string | undefined,
+  algorithm: GetParametersForImportCommandInput['WrappingAlgorithm'] = 'RSAES_OAEP_SHA_256',
+  wrappingKeySpec: GetParametersForImportCommandInput['WrappingKeySpec'] = 'RSA_2048',
+) {
+  return kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: wrappingKeySpec }));
+}
+
+/** ImportKeyMaterial with the token of `params`; the material does not expire unless `rest` says otherwise. */
+export function importCommand(keyId: string | undefined, params: { ImportToken?: Uint8Array }, encrypted: Uint8Array, rest: Partial<ImportKeyMaterialCommandInput> = {}) {
+  return new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: encrypted, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...rest });
+}
+
 /** GetParametersForImport + wrap + ImportKeyMaterial; material does not expire unless told otherwise. */
 export async function importMaterial(kms: KMSClient, keyId: string, material: Buffer, opts: ImportOptions = {}) {
   const { algorithm = 'RSAES_OAEP_SHA_256', wrappingKeySpec = 'RSA_2048', ...rest } = opts;
-  const params = await kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: wrappingKeySpec }));
-  return kms.send(
-    new ImportKeyMaterialCommand({
-      KeyId: keyId,
-      ImportToken: params.ImportToken,
-      EncryptedKeyMaterial: wrapMaterial(algorithm, params.PublicKey!, material),
-      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-      ...rest,
-    }),
-  );
+  const params = await importParameters(kms, keyId, algorithm, wrappingKeySpec);
+  return kms.send(importCommand(keyId, params, wrapMaterial(algorithm, params.PublicKey!, material), rest));
 }
 
 export async function createExternalKey(kms: KMSClient, input: Partial<CreateKeyCommandInput> = {}) {

@@ -9,7 +9,6 @@ import {
   DescribeKeyCommand,
   EncryptCommand,
   GenerateMacCommand,
-  GetParametersForImportCommand,
   GetPublicKeyCommand,
   KMSClient,
   RotateKeyOnDemandCommand,
@@ -18,7 +17,7 @@ import {
   VerifyMacCommand,
 } from '@aws-sdk/client-kms';
 import { KmsEmulator, keyMaterialFingerprint } from '../../testing/emulator';
-import { createExternalKey, ecPrivateKey, importMaterial, kmsClient, kmsError, pkcs8, rsaPrivateKey } from './helpers';
+import { createExternalKey, ecPrivateKey, importMaterial, importParameters, kmsClient, kmsError, pkcs8, rsaPrivateKey } from './helpers';
 
 let emu: KmsEmulator;
 let kms: KMSClient;
@@ -119,9 +118,9 @@ describe('ECC keys', () => {
 
   test('a P-521 key with RSAES_OAEP and an RSA_2048 wrapping key is refused at GetParametersForImport', async () => {
     const md = await createExternalKey(kms, { KeySpec: 'ECC_NIST_P521', KeyUsage: 'SIGN_VERIFY' });
-    const err = await kmsError(kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' })));
+    const err = await kmsError(importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_1', 'RSA_2048'));
     expect(err.name).toBe('UnsupportedOperationException');
-    await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_3072' }));
+    await importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_256', 'RSA_3072');
   });
 
   test('a key on the wrong curve is IncorrectKeyMaterialException', async () => {
@@ -220,7 +219,7 @@ describe('RSA keys', () => {
 
   test('RSA material needs RSA_AES wrapping: RSAES_OAEP is refused at GetParametersForImport', async () => {
     const md = await createExternalKey(kms, { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
-    const err = await kmsError(kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' })));
+    const err = await kmsError(importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_256', 'RSA_4096'));
     expect(err.name).toBe('UnsupportedOperationException');
   });
 

@@ -13,7 +13,7 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { KmsEmulator, keyMaterialFingerprint } from '../../testing/emulator';
-import { DAY, HOUR, WrappingAlgorithm, WrappingKeySpec, createExternalKey, importMaterial, kmsClient, kmsError, wrapMaterial } from './helpers';
+import { DAY, HOUR, WrappingAlgorithm, WrappingKeySpec, createExternalKey, importCommand, importMaterial, importParameters, kmsClient, kmsError, wrapMaterial } from './helpers';
 
 let emu: KmsEmulator;
 let kms: KMSClient;
@@ -68,7 +68,7 @@ describe('GetParametersForImport', () => {
   test('returns the key ARN, a DER SPKI public key of the requested size, a 1 KB+ token and a 24-hour validity', async () => {
     const md = await createExternalKey(kms);
     const before = emu.clock.now().getTime();
-    const out = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_3072' }));
+    const out = await importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_256', 'RSA_3072');
     expect(out.KeyId).toBe(md.Arn);
     const pub = crypto.createPublicKey({ key: Buffer.from(out.PublicKey!), format: 'der', type: 'spki' });
     expect(pub.asymmetricKeyDetails?.modulusLength).toBe(3072);
@@ -80,7 +80,7 @@ describe('GetParametersForImport', () => {
 
   test('hands out a different wrapping key pair on every call', async () => {
     const md = await createExternalKey(kms);
-    const get = () => kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const get = () => importParameters(kms, md.KeyId);
     const [a, b] = await Promise.all([get(), get()]);
     expect(Buffer.from(a.PublicKey!)).not.toEqual(Buffer.from(b.PublicKey!));
     expect(Buffer.from(a.ImportToken!)).not.toEqual(Buffer.from(b.ImportToken!));
@@ -88,18 +88,18 @@ describe('GetParametersForImport', () => {
 
   test('rejects an AWS_KMS key with the recorded origin message', async () => {
     const md = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
-    const err = await kmsError(kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })));
+    const err = await kmsError(importParameters(kms, md.KeyId));
     expect(err).toEqual({ name: 'UnsupportedOperationException', message: `${md.Arn} origin is AWS_KMS which is not valid for this operation.`, status: 400 });
   });
 
   test('rejects the retired RSAES_PKCS1_V1_5 algorithm', async () => {
     const md = await createExternalKey(kms);
-    const err = await kmsError(kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_PKCS1_V1_5', WrappingKeySpec: 'RSA_2048' })));
+    const err = await kmsError(importParameters(kms, md.KeyId, 'RSAES_PKCS1_V1_5', 'RSA_2048'));
     expect(err.name).toBe('UnsupportedOperationException');
   });
 
   test('rejects an alias, which the import APIs do not accept', async () => {
-    const err = await kmsError(kms.send(new GetParametersForImportCommand({ KeyId: 'alias/anything', WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })));
+    const err = await kmsError(importParameters(kms, 'alias/anything'));
     expect(err.name).toBe('NotFoundException');
   });
 
@@ -183,17 +183,8 @@ describe('import tokens', () => {
   test('are bound to the key they were issued for', async () => {
     const a = await createExternalKey(kms);
     const b = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: a.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
-    const err = await kmsError(
-      kms.send(
-        new ImportKeyMaterialCommand({
-          KeyId: b.KeyId,
-          ImportToken: params.ImportToken,
-          EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
-          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        }),
-      ),
-    );
+    const params = await importParameters(kms, a.KeyId);
+    const err = await kmsError(kms.send(importCommand(b.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)))));
     expect(err.name).toBe('InvalidImportTokenException');
     expect(emu.inspectKey(b.KeyId!)!.keyState).toBe('PendingImport');
   });
@@ -201,16 +192,9 @@ describe('import tokens', () => {
   test('can be used only once', async () => {
     const md = await createExternalKey(kms);
     const material = crypto.randomBytes(32);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const params = await importParameters(kms, md.KeyId);
     const send = () =>
-      kms.send(
-        new ImportKeyMaterialCommand({
-          KeyId: md.KeyId,
-          ImportToken: params.ImportToken,
-          EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, material),
-          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        }),
-      );
+      kms.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, material)));
     await send();
     expect((await kmsError(send())).name).toBe('InvalidImportTokenException');
   });
@@ -218,13 +202,8 @@ describe('import tokens', () => {
   test('sent twice at once, one import succeeds and the other finds the token spent', async () => {
     // The unwrap runs on node's thread pool, so both requests are in flight together.
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' }));
-    const request = new ImportKeyMaterialCommand({
-      KeyId: md.KeyId,
-      ImportToken: params.ImportToken,
-      EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
-      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-    });
+    const params = await importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_256', 'RSA_4096');
+    const request = importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)));
     const results = await Promise.allSettled([kms.send(request), kms.send(request)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -234,13 +213,8 @@ describe('import tokens', () => {
 
   test('a key scheduled for deletion while its material is being unwrapped is refused', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' }));
-    const importing = kmsError(kms.send(new ImportKeyMaterialCommand({
-      KeyId: md.KeyId,
-      ImportToken: params.ImportToken,
-      EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
-      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-    })));
+    const params = await importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_256', 'RSA_4096');
+    const importing = kmsError(kms.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)))));
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 7 }));
     expect((await importing).name).toBe('KMSInvalidStateException');
     expect(emu.inspectKey(md.KeyId!)!.keyState).toBe('PendingDeletion');
@@ -248,19 +222,10 @@ describe('import tokens', () => {
 
   test('expire 24 hours after issue on the emulator clock', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const params = await importParameters(kms, md.KeyId);
     emu.clock.advance(24 * HOUR + 1000);
     try {
-      const err = await kmsError(
-        kms.send(
-          new ImportKeyMaterialCommand({
-            KeyId: md.KeyId,
-            ImportToken: params.ImportToken,
-            EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
-            ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-          }),
-        ),
-      );
+      const err = await kmsError(kms.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)))));
       expect(err).toMatchObject({ name: 'ExpiredImportTokenException', status: 400 });
     } finally {
       emu.clock.advance(-(24 * HOUR + 1000));
@@ -269,17 +234,8 @@ describe('import tokens', () => {
 
   test('an unknown token is InvalidImportTokenException', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
-    const err = await kmsError(
-      kms.send(
-        new ImportKeyMaterialCommand({
-          KeyId: md.KeyId,
-          ImportToken: crypto.randomBytes(1600),
-          EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)),
-          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        }),
-      ),
-    );
+    const params = await importParameters(kms, md.KeyId);
+    const err = await kmsError(kms.send(importCommand(md.KeyId, { ImportToken: crypto.randomBytes(1600) }, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32)))));
     expect(err.name).toBe('InvalidImportTokenException');
   });
 });
@@ -290,7 +246,7 @@ describe('ImportKeyMaterial validation', () => {
   let wrapped: Buffer;
   beforeAll(async () => {
     keyId = (await createExternalKey(kms)).KeyId!;
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const params = await importParameters(kms, keyId);
     token = params.ImportToken!;
     wrapped = wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, crypto.randomBytes(32));
   });
@@ -317,7 +273,7 @@ describe('ImportKeyMaterial validation', () => {
   });
 
   test('none of the failures spent the token', async () => {
-    const ok = await kms.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: token, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+    const ok = await kms.send(importCommand(keyId, { ImportToken: token }, wrapped));
     expect(ok.KeyMaterialId).toMatch(/^[0-9a-f]{64}$/);
   });
 });
@@ -349,34 +305,16 @@ describe('material checks', () => {
 
   test('a blob wrapped under another public key is InvalidCiphertextException without a message', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const params = await importParameters(kms, md.KeyId);
     const other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' });
-    const err = await kmsError(
-      kms.send(
-        new ImportKeyMaterialCommand({
-          KeyId: md.KeyId,
-          ImportToken: params.ImportToken,
-          EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', other, crypto.randomBytes(32)),
-          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        }),
-      ),
-    );
+    const err = await kmsError(kms.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', other, crypto.randomBytes(32)))));
     expect(err).toEqual({ name: 'InvalidCiphertextException', message: 'UnknownError', status: 400 });
   });
 
   test('material wrapped with SHA-1 OAEP under a SHA-256 token does not unwrap', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
-    const err = await kmsError(
-      kms.send(
-        new ImportKeyMaterialCommand({
-          KeyId: md.KeyId,
-          ImportToken: params.ImportToken,
-          EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_1', params.PublicKey!, crypto.randomBytes(32)),
-          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        }),
-      ),
-    );
+    const params = await importParameters(kms, md.KeyId);
+    const err = await kmsError(kms.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_1', params.PublicKey!, crypto.randomBytes(32)))));
     expect(err.name).toBe('InvalidCiphertextException');
   });
 

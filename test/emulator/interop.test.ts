@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { DecryptCommand, EncryptCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { KmsEmulator } from '../../testing/emulator';
-import { DAY, createExternalKey, kmsClient } from './helpers';
+import { DAY, createExternalKey, importCommand, importParameters, kmsClient } from './helpers';
 
 const run = promisify(execFile);
 
@@ -55,18 +55,11 @@ async function opensslRsaAesWrap(pubPem: string, materialFile: string, hash: 'sh
 describe('material wrapped by the openssl CLI', () => {
   test('RSAES_OAEP_SHA_256 with pkeyutl imports, and the key encrypts with that very material', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_3072' }));
+    const params = await importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_256', 'RSA_3072');
     const pub = await savePublicKey(params.PublicKey!, 'oaep256');
     await openssl('rand', '-out', file('material-256.bin'), '32');
     await openssl('pkeyutl', '-encrypt', '-pubin', '-inkey', pub, '-in', file('material-256.bin'), '-out', file('wrapped-256.bin'), ...oaepArgs('sha256'));
-    await kms.send(
-      new ImportKeyMaterialCommand({
-        KeyId: md.KeyId,
-        ImportToken: params.ImportToken,
-        EncryptedKeyMaterial: fs.readFileSync(file('wrapped-256.bin')),
-        ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-      }),
-    );
+    await kms.send(importCommand(md.KeyId, params, fs.readFileSync(file('wrapped-256.bin'))));
     const material = fs.readFileSync(file('material-256.bin'));
     expect(emu.inspectKey(md.Arn!)!.materials[0].sha256).toBe(crypto.createHash('sha256').update(material).digest('hex'));
     const enc = await kms.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('openssl') }));
@@ -75,31 +68,22 @@ describe('material wrapped by the openssl CLI', () => {
 
   test('RSAES_OAEP_SHA_1 with a DER public key (-keyform DER) imports', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' }));
+    const params = await importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_1', 'RSA_2048');
     fs.writeFileSync(file('oaep1.der'), params.PublicKey!);
     await openssl('rand', '-out', file('material-1.bin'), '32');
     await openssl('pkeyutl', '-encrypt', '-in', file('material-1.bin'), '-out', file('wrapped-1.bin'), '-inkey', file('oaep1.der'), '-keyform', 'DER', '-pubin', ...oaepArgs('sha1'));
-    await kms.send(
-      new ImportKeyMaterialCommand({
-        KeyId: md.KeyId,
-        ImportToken: params.ImportToken,
-        EncryptedKeyMaterial: fs.readFileSync(file('wrapped-1.bin')),
-        ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-      }),
-    );
+    await kms.send(importCommand(md.KeyId, params, fs.readFileSync(file('wrapped-1.bin'))));
     expect(emu.inspectKey(md.Arn!)!.keyState).toBe('Enabled');
   });
 
   test('RSA_AES_KEY_WRAP_SHA_256 of an openssl-generated P-384 PKCS#8 key imports, and KMS signs with it', async () => {
     const md = await createExternalKey(kms, { KeySpec: 'ECC_NIST_P384', KeyUsage: 'SIGN_VERIFY' });
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', WrappingKeySpec: 'RSA_4096' }));
+    const params = await importParameters(kms, md.KeyId, 'RSA_AES_KEY_WRAP_SHA_256', 'RSA_4096');
     const pub = await savePublicKey(params.PublicKey!, 'rsaaes');
     await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', file('ec.pem'));
     await openssl('pkcs8', '-topk8', '-nocrypt', '-in', file('ec.pem'), '-outform', 'DER', '-out', file('ec.der'));
     const wrapped = await opensslRsaAesWrap(pub, file('ec.der'), 'sha256', 'ec');
-    await kms.send(
-      new ImportKeyMaterialCommand({ KeyId: md.KeyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
-    );
+    await kms.send(importCommand(md.KeyId, params, wrapped));
     const sig = await kms.send(new SignCommand({ KeyId: md.KeyId, Message: Buffer.from('signed by imported key'), SigningAlgorithm: 'ECDSA_SHA_384' }));
     const publicKey = crypto.createPublicKey(fs.readFileSync(file('ec.pem')));
     expect(crypto.verify('sha384', Buffer.from('signed by imported key'), publicKey, Buffer.from(sig.Signature!))).toBe(true);
@@ -107,13 +91,11 @@ describe('material wrapped by the openssl CLI', () => {
 
   test('RSA_AES_KEY_WRAP_SHA_1 of symmetric material imports', async () => {
     const md = await createExternalKey(kms);
-    const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_1', WrappingKeySpec: 'RSA_2048' }));
+    const params = await importParameters(kms, md.KeyId, 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_2048');
     const pub = await savePublicKey(params.PublicKey!, 'rsaaes1');
     await openssl('rand', '-out', file('sym.bin'), '32');
     const wrapped = await opensslRsaAesWrap(pub, file('sym.bin'), 'sha1', 'sym');
-    await kms.send(
-      new ImportKeyMaterialCommand({ KeyId: md.KeyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
-    );
+    await kms.send(importCommand(md.KeyId, params, wrapped));
     expect(emu.inspectKey(md.Arn!)!.materials[0].sha256).toBe(crypto.createHash('sha256').update(fs.readFileSync(file('sym.bin'))).digest('hex'));
   });
 });

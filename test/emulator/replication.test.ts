@@ -5,14 +5,12 @@ import {
   DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   EncryptCommand,
-  GetParametersForImportCommand,
-  ImportKeyMaterialCommand,
   KMSClient,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { KmsEmulator } from '../../testing/emulator';
-import { HOUR, createExternalKey, importMaterial, kmsClient, kmsError, wrapMaterial } from './helpers';
+import { HOUR, createExternalKey, importCommand, importMaterial, importParameters, kmsClient, kmsError, wrapMaterial } from './helpers';
 
 let emu: KmsEmulator;
 let primaryKms: KMSClient;
@@ -102,20 +100,9 @@ describe('multi-Region EXTERNAL keys', () => {
     await importMaterial(primaryKms, md.KeyId!, crypto.randomBytes(32));
     await primaryKms.send(new ReplicateKeyCommand({ KeyId: md.KeyId, ReplicaRegion: 'eu-west-1' }));
     expect((await kmsError(primaryKms.send(new ReplicateKeyCommand({ KeyId: md.KeyId, ReplicaRegion: 'eu-west-1' })))).name).toBe('AlreadyExistsException');
-    const replicaParams = await replicaKms.send(
-      new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
-    );
+    const replicaParams = await importParameters(replicaKms, md.KeyId);
     expect(replicaParams.KeyId).toBe(`arn:aws:kms:eu-west-1:111122223333:key/${md.KeyId}`);
-    const err = await kmsError(
-      primaryKms.send(
-        new ImportKeyMaterialCommand({
-          KeyId: md.KeyId,
-          ImportToken: replicaParams.ImportToken,
-          EncryptedKeyMaterial: wrapMaterial('RSAES_OAEP_SHA_256', replicaParams.PublicKey!, crypto.randomBytes(32)),
-          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        }),
-      ),
-    );
+    const err = await kmsError(primaryKms.send(importCommand(md.KeyId, replicaParams, wrapMaterial('RSAES_OAEP_SHA_256', replicaParams.PublicKey!, crypto.randomBytes(32)))));
     expect(err.name).toBe('InvalidImportTokenException');
   });
 
