@@ -3,7 +3,9 @@
  * key material written independently of the emulator's unwrapping code (spec §8), so the two
  * cannot share a mistake.
  */
+import { execFile } from 'child_process';
 import * as crypto from 'crypto';
+import { promisify } from 'util';
 import {
   CreateKeyCommand,
   CreateKeyCommandInput,
@@ -90,3 +92,21 @@ export function rsaPrivateKey(bits: number): crypto.KeyObject {
 
 export const HOUR = 3600 * 1000;
 export const DAY = 24 * HOUR;
+
+const AWS_CLI_ENV = {
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'dummy',
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_PAGER: '',
+};
+
+/**
+ * `aws kms <args>` against an emulator endpoint in eu-west-1, with throwaway credentials and no
+ * local AWS configuration; resolves to the JSON the CLI printed ({} for none), rejects with its stderr.
+ */
+export async function awsKms(endpoint: string, ...args: string[]): Promise<any> {
+  const { stdout } = await promisify(execFile)('aws', ['kms', ...args, '--endpoint-url', endpoint, '--region', 'eu-west-1', '--output', 'json'], { env: { ...process.env, ...AWS_CLI_ENV } });
+  return stdout.trim() ? JSON.parse(stdout) : {};
+}

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { DecryptCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { KmsEmulator } from '../../testing/emulator';
-import { DAY, createExternalKey, importCommand, importParameters, kmsClient } from './helpers';
+import { DAY, awsKms, createExternalKey, importCommand, importParameters, kmsClient } from './helpers';
 
 const run = promisify(execFile);
 
@@ -101,19 +101,7 @@ describe('material wrapped by the openssl CLI', () => {
 });
 
 describe('the AWS CLI', () => {
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'dummy',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  const aws = async (...args: string[]) => {
-    const { stdout } = await run('aws', ['kms', ...args, '--endpoint-url', emu.endpoint, '--region', 'eu-west-1', '--output', 'json'], { env });
-    return stdout.trim() ? JSON.parse(stdout) : {};
-  };
+  const aws = (...args: string[]) => awsKms(emu.endpoint, ...args);
 
   test('drives the manual import: create-key, get-parameters-for-import, openssl, import-key-material, describe-key', async () => {
     const created = await aws('create-key', '--origin', 'EXTERNAL', '--description', 'manual import');
@@ -152,11 +140,7 @@ describe('the AWS CLI', () => {
 
     // Errors reach the CLI as the KMS error names.
     await expect(
-      run(
-        'aws',
-        ['kms', 'import-key-material', '--key-id', keyId, '--encrypted-key-material', `fileb://${file('cli-wrapped.bin')}`, '--import-token', `fileb://${file('cli-token.bin')}`, '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE', '--endpoint-url', emu.endpoint, '--region', 'eu-west-1'],
-        { env },
-      ),
+      aws('import-key-material', '--key-id', keyId, '--encrypted-key-material', `fileb://${file('cli-wrapped.bin')}`, '--import-token', `fileb://${file('cli-token.bin')}`, '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE'),
     ).rejects.toMatchObject({ stderr: expect.stringContaining('InvalidImportTokenException') });
   });
 });

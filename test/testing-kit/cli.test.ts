@@ -23,6 +23,7 @@ import {
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
+import { awsKms } from '../emulator/helpers';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'testing', 'cli.js');
@@ -86,19 +87,7 @@ afterAll(async () => {
 
 describe('the AWS CLI against the standalone server', () => {
   const file = (name: string) => path.join(dir, name);
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'dummy',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  const aws = async (...args: string[]) => {
-    const { stdout } = await run('aws', ['kms', ...args, '--endpoint-url', server.endpoint, '--region', 'eu-west-1', '--output', 'json'], { env });
-    return stdout.trim() ? JSON.parse(stdout) : {};
-  };
+  const aws = (...args: string[]) => awsKms(server.endpoint, ...args);
   const openssl = (...args: string[]) => run('openssl', args);
 
   test('runs the manual import: create-key, get-parameters-for-import, openssl rand and pkeyutl, import-key-material, describe-key', async () => {
