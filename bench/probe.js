@@ -9,7 +9,7 @@
 //   and from their timestamps the sequential round trips (bench/util.js longestChain).
 // Started by bench/run.js with child_process.fork, its environment pointing the handler's SDK at
 // the proxies; the plan arrives as an IPC message and the results go back the same way.
-const { now, control, importEvent, longestChain, callShape, summary, median, HANDLER_FILE } = require('./util');
+const { now, control, checkAnswers, importEvent, longestChain, callShape, summary, median, HANDLER_FILE } = require('./util');
 
 async function run(plan) {
   const ctl = (cmd, args) => control(plan.control, cmd, args);
@@ -89,12 +89,7 @@ async function run(plan) {
 
   await ctl('latency', { kms: 0, secretsmanager: 0 });
 
-  // Every invocation must have answered SUCCESS exactly once, or the numbers mean nothing.
-  const { answers } = await ctl('answers', { urls: pending.map((p) => p.responseUrl) });
-  const failures = pending.map((p, i) => ({ ...p, answers: answers[i] })).filter((p) => p.answers.length !== 1 || p.answers[0].Status !== 'SUCCESS');
-  if (failures.length) {
-    throw new Error(`${failures.length} of ${pending.length} invocations did not answer SUCCESS once, e.g. ${failures[0].what}: ${JSON.stringify(failures[0].answers).slice(0, 400)}; handler log tail: ${lines.slice(-3).join(' | ')}`);
-  }
+  await checkAnswers(plan.control, pending, `; handler log tail: ${lines.slice(-3).join(' | ')}`);
 
   // The share of the handler's CPU that is the material check and the wrap (node crypto), from
   // the compiled handler modules, called directly.

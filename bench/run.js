@@ -20,7 +20,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const zlib = require('zlib');
-const { now, median, summary, control, importEvent, lambdaEnv, longestChain, callShape, tail, REPLICA_REGIONS } = require('./util');
+const { now, median, summary, control, checkAnswers, importEvent, lambdaEnv, longestChain, callShape, tail, REPLICA_REGIONS } = require('./util');
 const { generatePairs } = require('./wrapping-pool');
 const { lambdaNode } = require('./lambda-node');
 const { measureRegions } = require('./regions');
@@ -261,9 +261,7 @@ async function main() {
       primary: { ...cells[defaultCells[0]], keyArn: keyArns[specs.length], algorithm: 'RSAES_OAEP_SHA_256' },
       regions: REPLICA_REGIONS, counts: PLAN.regionCounts, reps: PLAN.regionReps, warmup: PLAN.regionWarmup, latencyMs: PLAN.latencyMs,
     }, { ctl, endpoints, execPath: node.execPath, handlerFile: handlerEnv.BENCH_HANDLER_FILE, pending });
-    const { answers } = await ctl('answers', { urls: pending.map((p) => p.responseUrl) });
-    const failed = pending.filter((p, i) => answers[i].length !== 1 || answers[i][0].Status !== 'SUCCESS');
-    if (failed.length) throw new Error(`${failed.length} of ${pending.length} replica imports did not answer SUCCESS once, e.g. ${failed[0].what}`);
+    await checkAnswers(endpoints.control, pending);
 
     log(`cold starts: ${PLAN.coldStarts} fresh processes`);
     const sym = cells[defaultCells[0]];
@@ -278,8 +276,7 @@ async function main() {
           return f;
         });
         const { wallMs, stdout } = await spawnTimed(node.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: { ...lambdaEnv(endpoints), ...handlerEnv }, timeoutMs: LIMITS.cold });
-        const { answers } = await ctl('answers', { urls });
-        if (answers.some((a) => a.length !== 1 || a[0].Status !== 'SUCCESS')) throw new Error(`cold start ${i}: the handler did not answer SUCCESS: ${JSON.stringify(answers).slice(0, 300)}`);
+        await checkAnswers(endpoints.control, urls.map((responseUrl, j) => ({ responseUrl, what: `cold start ${i}, import ${j + 1}` })));
         cold.push({ processMs: wallMs, ...JSON.parse(stdout.trim().split('\n').pop()) });
       }
     } finally {

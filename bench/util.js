@@ -81,6 +81,18 @@ function control(url, cmd, args = {}) {
   });
 }
 
+/**
+ * Every invocation in `pending` ({ responseUrl, what }) must have answered CloudFormation exactly
+ * once, with SUCCESS, or the figures measured nothing. `detail` is added to the error.
+ */
+async function checkAnswers(controlUrl, pending, detail = '') {
+  const { answers } = await control(controlUrl, 'answers', { urls: pending.map((p) => p.responseUrl) });
+  const failures = pending.map((p, i) => ({ ...p, answers: answers[i] })).filter((p) => p.answers.length !== 1 || p.answers[0].Status !== 'SUCCESS');
+  if (failures.length) {
+    throw new Error(`${failures.length} of ${pending.length} invocations did not answer SUCCESS once, e.g. ${failures[0].what}: ${JSON.stringify(failures[0].answers).slice(0, 400)}${detail}`);
+  }
+}
+
 /** A CloudFormation Create event for the import custom resource, as CloudFormation sends it. */
 function importEvent({ keyArn, keySpec, keyUsage, algorithm, wrappingKeySpec = 'RSA_4096', secretArn, encoding, responseUrl, requestType = 'Create', replica }) {
   const props = {
@@ -128,4 +140,4 @@ function tail(stream, max = 8000) {
   return box;
 }
 
-module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, REPLICA_REGIONS, now, median, quantile, summary, longestChain, callShape, control, importEvent, lambdaEnv, tail };
+module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, REPLICA_REGIONS, now, median, quantile, summary, longestChain, callShape, control, checkAnswers, importEvent, lambdaEnv, tail };
