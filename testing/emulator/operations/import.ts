@@ -132,21 +132,13 @@ const importKeyMaterial: Handler = async (ctx, input) => {
 
   // 6.–7. Unwrap, then check the material against the key spec.
   const unwrapped = await unwrapKeyMaterial(record.wrappingAlgorithm, record.privateKey, encrypted);
-  // The unwrap ran on node's thread pool: another request may have spent the token or changed
-  // the key's state meanwhile.
-  if (record.used) {
-    unwrapped.fill(0);
-    throw invalidImportToken();
-  }
-  try {
-    rejectStates(key, IMPORT_REJECTED_STATES);
-  } catch (e) {
-    unwrapped.fill(0);
-    throw e;
-  }
   const plaintext = ctx.config.acceptZeroPaddedPkcs8 ? withoutZeroPadding(unwrapped) : unwrapped;
   let canonical: Buffer;
   try {
+    // The unwrap ran on node's thread pool: another request may have spent the token or changed
+    // the key's state meanwhile.
+    if (record.used) throw invalidImportToken();
+    rejectStates(key, IMPORT_REJECTED_STATES);
     canonical = canonicalKeyMaterial(key.keySpec, key.region, plaintext);
   } finally {
     plaintext.fill(0);
