@@ -12,9 +12,10 @@ import * as path from 'path';
 const ROOT = path.join(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 
-/** What may ship: the compiled library and testing kit, the pre-bundled handler, the docs npm always adds. */
+/** What may ship: the compiled library and testing kit, the jsii assembly, the pre-bundled handler, the docs npm always adds. */
 const ALLOWED = [
   /^package\.json$/,
+  /^\.jsii$/,
   /^README\.md$/,
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
@@ -120,6 +121,23 @@ describe('the npm package', () => {
     expect(unexpected).toEqual([]);
     const forbidden = files.flatMap((f) => FORBIDDEN.filter(([, re]) => re.test(f)).map(([what]) => `${f} (${what})`));
     expect(forbidden).toEqual([]);
+  });
+
+  test('the jsii assembly ships: .jsii describes this package, its public types and its language targets', () => {
+    expect(files).toContain('.jsii');
+    const assembly = JSON.parse(fs.readFileSync(path.join(ROOT, '.jsii'), 'utf8'));
+    expect(assembly).toMatchObject({ schema: 'jsii/0.10.0', name: pkg.name, version: pkg.version });
+    expect(Object.keys(assembly.types)).toEqual(expect.arrayContaining([
+      `${pkg.name}.ExternalKey`, `${pkg.name}.ExternalKeyProps`, `${pkg.name}.KeyMaterial`, `${pkg.name}.PartnerAccess`,
+    ]));
+    expect(Object.keys(assembly.targets).sort()).toEqual(['dotnet', 'go', 'java', 'js', 'python']);
+  });
+
+  test('the shipped classes carry jsii\'s runtime type information (jsii compiled lib/ last, not tsc)', () => {
+    // jsii injects a static JSII_RTTI_SYMBOL into each exported class; the jsii runtime of the
+    // other languages needs it, and a later plain `tsc` emit of lib/ would silently drop it.
+    const compiled = fs.readFileSync(path.join(ROOT, 'lib', 'external-key.js'), 'utf8');
+    expect(compiled).toContain(`fqn: "${pkg.name}.ExternalKey"`);
   });
 
   test('the handler asset ships complete: every file the build put in assets/import-handler', () => {
