@@ -16,6 +16,8 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const ALLOWED = [
   /^package\.json$/,
   /^\.jsii$/,
+  // jsii-rosetta's fixtures: Construct Hub compiles the README's examples with them.
+  /^rosetta\/[\w-]+\.ts-fixture$/,
   /^README\.md$/,
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
@@ -131,6 +133,7 @@ describe('the npm package', () => {
       `${pkg.name}.ExternalKey`, `${pkg.name}.ExternalKeyProps`, `${pkg.name}.KeyMaterial`, `${pkg.name}.PartnerAccess`,
     ]));
     expect(Object.keys(assembly.targets).sort()).toEqual(['dotnet', 'go', 'java', 'js', 'python']);
+    expect(files).toContain('rosetta/default.ts-fixture');
   });
 
   test('the shipped classes carry jsii\'s runtime type information (jsii compiled lib/ last, not tsc)', () => {

@@ -1,6 +1,7 @@
 /**
- * The README's "Testing your own stacks offline" example is the sample consumer app and its test,
- * with the package's import paths: so the example a user copies is known to compile and pass.
+ * The README's "Testing your own stacks offline" example is the sample consumer app, and its test
+ * (in docs/testing-kit.md, "Testing a stack with jest") is the app's test, with the package's
+ * import paths: so the example a user copies is known to compile and pass.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -8,25 +9,29 @@ import * as path from 'path';
 const ROOT = path.join(__dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 
-/** The section's ```ts blocks, keyed by the file name on their first line (`// lib/x.ts`). */
-function exampleBlocks(): { section: string; blocks: Record<string, string> } {
-  const readme = read('README.md');
-  const start = readme.indexOf('\n## Testing your own stacks offline\n');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end);
+/** A section's ```ts blocks, keyed by the file name on their first line (`// lib/x.ts`). */
+function exampleBlocks(file: string, heading: string): { section: string; blocks: Record<string, string> } {
+  const text = read(file);
+  const start = text.indexOf(`\n${heading}\n`);
+  const end = text.indexOf('\n## ', start + 1);
+  const section = text.slice(start, end < 0 ? undefined : end);
   const blocks: Record<string, string> = {};
-  for (const m of section.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)) blocks[m[1]] = m[2];
+  // ```ts nofixture: a whole file, compiled by jsii-rosetta without a fixture (scripts/rosetta.js).
+  for (const m of section.matchAll(/```ts(?: nofixture)?\n\/\/ (\S+)\n([\s\S]*?)```/g)) blocks[m[1]] = m[2];
   return { section, blocks };
 }
 
 describe('the README section "Testing your own stacks offline"', () => {
-  const { section, blocks } = exampleBlocks();
+  const { section, blocks: readmeBlocks } = exampleBlocks('README.md', '## Testing your own stacks offline');
+  const { blocks: kitBlocks } = exampleBlocks('docs/testing-kit.md', '## Testing a stack with jest');
+  const blocks = { ...readmeBlocks, ...kitBlocks };
 
-  test('comes before "Design decisions" and shows a stack and its test', () => {
+  test('comes before "Design decisions" and shows a stack, whose test is in docs/testing-kit.md', () => {
     const readme = read('README.md');
     expect(readme.indexOf('\n## Testing your own stacks offline\n')).toBeGreaterThan(0);
     expect(readme.indexOf('\n## Testing your own stacks offline\n')).toBeLessThan(readme.indexOf('\n## Design decisions\n'));
-    expect(Object.keys(blocks)).toEqual(['lib/consumer-stack.ts', 'test/consumer-stack.test.ts']);
+    expect(Object.keys(readmeBlocks)).toEqual(['lib/consumer-stack.ts']);
+    expect(Object.keys(kitBlocks)).toEqual(['test/consumer-stack.test.ts']);
     expect(section).toContain('npx cdk-kms-byok-emulator --port 4599');
   });
 
