@@ -1,11 +1,13 @@
 /**
  * The docs check: every symbol `lib/index.ts` exports, and every public or protected member of
- * it, has a doc comment (API.md is generated from them), and every optional property of an
+ * it, has a doc comment (API.md is generated from them by jsii-docgen, from the jsii assembly that
+ * `npm run build` writes, as Construct Hub does; `npm run docs`), and every optional property of an
  * exported `*Props` / `*Options` interface says what happens when it is left out (`@default`),
  * as the aws-cdk design guidelines ask. Members marked `@internal` or named `_like_this` are not
  * public API and are skipped; a class member that implements a documented interface member
  * (`keyArn` of `kms.IKey`) inherits that documentation, as in the generated reference.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -155,4 +157,20 @@ describe('the API documentation check', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('API.md', () => {
+  test('is what jsii-docgen generates from the current assembly (run `npm run build && npm run docs` and commit it)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-api-md-'));
+    try {
+      execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'jsii-docgen', 'bin', 'jsii-docgen'), '--output', path.join(dir, 'API.md')], {
+        cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const generated = fs.readFileSync(path.join(dir, 'API.md'), 'utf8');
+      expect(generated).toContain('### ExternalKey ');
+      expect(fs.readFileSync(path.join(ROOT, 'API.md'), 'utf8') === generated).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
