@@ -143,6 +143,21 @@ describe('the npm package', () => {
     expect(compiled).toContain(`fqn: "${pkg.name}.ExternalKey"`);
   });
 
+  test('the README\'s links work from the package page: absolute, and those into this repository name a file in it', () => {
+    // npm, PyPI (the README goes into every generated package) and Construct Hub show the README
+    // without the repository's other files, so a relative link would be broken there.
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThan(5);
+    expect(links.filter((l) => !/^https:\/\//.test(l))).toEqual([]);
+    const repo = `${pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '')}/`;
+    expect(pkg.homepage.startsWith(repo.slice(0, -1))).toBe(true);
+    const missing = links.filter((l) => l.startsWith(repo))
+      .map((l) => l.slice(repo.length).replace(/^(blob|tree)\/main\//, '').replace(/#.*$/, ''))
+      .filter((f) => !fs.existsSync(path.join(ROOT, f)));
+    expect(missing).toEqual([]);
+  });
+
   test('the handler asset ships complete: every file the build put in assets/import-handler', () => {
     const built = Object.keys(tree(HANDLER_ASSET)).map((f) => `assets/import-handler/${f}`);
     expect(built).toContain('assets/import-handler/index.js');
