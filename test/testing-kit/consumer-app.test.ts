@@ -1,7 +1,7 @@
 /**
  * The sample consumer app (examples/consumer-app) tested offline with the kit, as a user of the
- * library would test their own stack. Its body is the README's "Testing your own stacks offline"
- * example (readme.test.ts keeps the two equal), so the README's example is known to pass.
+ * library would test their own stack. Its body is the example in docs/testing-kit.md ("Testing a
+ * stack with jest"; readme.test.ts keeps the two equal), so the documented example is known to pass.
  */
 import { createHash, randomBytes } from 'crypto';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
