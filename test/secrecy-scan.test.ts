@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'crypto';
 import { inspect } from 'util';
-import { decodings, describeHits, scanForMaterial } from './secrecy-scan';
+import { decodings, describeHits, scanForMaterial, secretValueMaterials } from './secrecy-scan';
 
 /**
  * The detector the secrecy tests rely on: every way a Node program or the SDK prints a buffer,
@@ -102,5 +102,23 @@ describe('the secrecy detector', () => {
 
   test('refuses material shorter than the window instead of silently finding nothing', () => {
     expect(() => scanForMaterial([randomBytes(8)], [])).toThrow(/material 0 is 8 bytes, shorter than the 16-byte window/);
+  });
+});
+
+describe('what a stored secret value could leak as', () => {
+  test('the text, its base64, hex and PEM decodings and a SecretBinary, each 16 bytes or longer; PEM armour is allowed', () => {
+    const m = randomBytes(32);
+    expect(secretValueMaterials({ secretString: m.toString('base64') }).materials).toEqual([Buffer.from(m.toString('base64')), m]);
+    expect(secretValueMaterials({ secretString: m.toString('hex') }).materials).toContainEqual(m);
+    expect(secretValueMaterials({ secretBinary: m }).materials).toEqual([m]);
+    expect(secretValueMaterials({ secretString: 'short' }).materials).toEqual([]);
+    const pem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const { materials, allowed } = secretValueMaterials({ secretString: pem });
+    expect(materials[1].toString('base64')).toBe(pem.replace(/-----[A-Z ]+-----|\s/g, ''));
+    expect(allowed.map(String)).toEqual(['-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----']);
+    // A reason that carries the key's header line (the old per-case check) is found by the body, not the header.
+    const body = pem.split('\n')[1];
+    expect(scanForMaterial(materials, [{ where: 'reason', content: `failed: ${body.slice(4, 40)}` }], { allowed }).length).toBeGreaterThan(0);
+    expect(scanForMaterial(materials, [{ where: 'reason', content: 'is a \'PRIVATE KEY\' PEM' }], { allowed })).toEqual([]);
   });
 });

@@ -89,6 +89,7 @@ export function decodings(content: Buffer | string): Array<[string, Buffer]> {
 function latin1Bytes(text: string): Buffer {
   // Characters above U+00FF cannot be material bytes; each becomes one NUL, which splits nothing a
   // real leak would contain.
+  // eslint-disable-next-line no-control-regex
   return Buffer.from(text.replace(/[^\u0000-\u00ff]/g, '\u0000'), 'latin1');
 }
 
@@ -139,4 +140,26 @@ export function scanForMaterial(materials: Buffer[], haystacks: Haystack[], opti
 /** A short, material-free description of hits for an assertion message. */
 export function describeHits(hits: SecrecyHit[]): string[] {
   return hits.map((h) => `material #${h.material} (bytes ${h.offset}+) as ${h.form} in ${h.where}`);
+}
+
+/**
+ * What a stored secret value could leak as: its text itself, the bytes that text decodes to
+ * (base64, hex, each PEM body) and a SecretBinary's bytes; each at least `window` bytes long.
+ * PEM armour lines (`-----BEGIN ...-----`) are returned as `allowed`: a message may name a
+ * known label.
+ */
+export function secretValueMaterials(stored: { secretString?: string; secretBinary?: Uint8Array }, window = 16): { materials: Buffer[]; allowed: Buffer[] } {
+  const materials: Buffer[] = [];
+  const allowed: Buffer[] = [];
+  if (stored.secretBinary) materials.push(Buffer.from(stored.secretBinary));
+  const text = stored.secretString;
+  if (text !== undefined) {
+    materials.push(Buffer.from(text, 'utf8'));
+    const compact = text.includes('-----BEGIN') ? '' : text.replace(/\s+/g, '');
+    if (/^[A-Za-z0-9+/_-]+=*$/.test(compact)) materials.push(Buffer.from(compact, 'base64'));
+    if (/^(0x)?[0-9a-fA-F]+$/.test(compact)) materials.push(Buffer.from(compact.replace(/^0x/i, ''), 'hex'));
+    for (const m of text.matchAll(/-----BEGIN [^-]*-----([\s\S]*?)-----END/g)) materials.push(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+    for (const m of text.matchAll(/-----(?:BEGIN|END) [^-\n]*-----/g)) allowed.push(Buffer.from(m[0]));
+  }
+  return { materials: materials.filter((m) => m.length >= window), allowed };
 }

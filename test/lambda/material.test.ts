@@ -53,7 +53,17 @@ describe('decodeText', () => {
   test('text without a PEM header and PEM with two keys are refused', () => {
     expect(() => decodeText('hello', 'PEM', W)).toThrow(/is not PEM/);
     const pem = rsa(2048).export({ type: 'pkcs8', format: 'pem' }) as string;
-    expect(() => decodeText(pem + pem, 'PEM', W)).toThrow(/holds 2 PEM blocks/);
+    expect(() => decodeText(pem + pem, 'PEM', W)).toThrow(/holds 2 PEM blocks \('PRIVATE KEY', 'PRIVATE KEY'\)/);
+  });
+  test('a PEM label that is not a known one is not echoed: the label is the secret\'s text (hex of the material would fit)', () => {
+    const label = randomBytes(32).toString('hex').toUpperCase();
+    const block = `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+    const one = (() => { try { decodeText(block, 'PEM', W); } catch (e) { return (e as Error).message; } return ''; })();
+    expect(one).toMatch(/is a PEM with an unrecognised label \(not shown: it is part of the secret's value\); expected one of 'PRIVATE KEY'/);
+    const pem = rsa(2048).export({ type: 'pkcs8', format: 'pem' }) as string;
+    const two = (() => { try { decodeText(block + pem, 'PEM', W); } catch (e) { return (e as Error).message; } return ''; })();
+    expect(two).toMatch(/holds 2 PEM blocks \(unrecognised, 'PRIVATE KEY'\)/);
+    for (const message of [one, two]) expect(message).not.toContain(label.slice(0, 16));
   });
   test('a PEM whose body is not a key is refused without echoing it', () => {
     const body = randomBytes(64).toString('base64');
