@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { checkMaterial, decodeText } from '../../lambda/material';
+import { testWithTools } from '../tools';
 
 const W = 'the material';
 const der = (key: any) => key.export({ type: 'pkcs8', format: 'der' }) as Buffer;
@@ -91,7 +92,7 @@ describe('checkMaterial', () => {
     expect(() => checkMaterial('RSA_3072', der(rsa(2048)), 'aws', W)).toThrow('the material is a 2048-bit RSA private key; a RSA_3072 key needs 3072 bits');
     expect(() => checkMaterial('RSA_2048', der(ec('prime256v1')), 'aws', W)).toThrow(/is an ec private key; a RSA_2048 key needs an RSA private key/);
   });
-  test('multi-prime RSA is refused', () => {
+  testWithTools(['openssl'], 'multi-prime RSA is refused', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-'));
     execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-pkeyopt', 'rsa_keygen_primes:3', '-outform', 'DER', '-out', path.join(dir, 'k1.der')]);
     execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-inform', 'DER', '-in', path.join(dir, 'k1.der'), '-outform', 'DER', '-out', path.join(dir, 'k.der')]);
