@@ -118,15 +118,18 @@ function windowIndex(materials: Buffer[], size: number, allowed: Buffer[]): Map<
 /** Finds every material in every haystack; returns one hit per haystack, form and material. */
 export function scanForMaterial(materials: Buffer[], haystacks: Haystack[], options: ScanOptions = {}): SecrecyHit[] {
   const size = options.window ?? 16;
+  if (size < 4) throw new Error(`a window of ${size} bytes is too small to mean anything`);
   const index = windowIndex(materials, size, options.allowed ?? []);
+  // A cheap first filter (a window's first 4 bytes as a number) keeps the scan of a large bundle fast.
+  const prefixes = new Set([...index.keys()].map((w) => Buffer.from(w, 'latin1').readUInt32LE(0)));
   const hits: SecrecyHit[] = [];
   for (const { where, content } of haystacks) {
     const seen = new Set<string>();
     for (const [form, bytes] of decodings(content)) {
       if (bytes.length < size) continue;
-      const text = bytes.toString('latin1');
-      for (let i = 0; i + size <= text.length; i++) {
-        const found = index.get(text.slice(i, i + size));
+      for (let i = 0; i + size <= bytes.length; i++) {
+        if (!prefixes.has(bytes.readUInt32LE(i))) continue;
+        const found = index.get(bytes.toString('latin1', i, i + size));
         if (found && !seen.has(`${form}/${found[0]}`)) {
           seen.add(`${form}/${found[0]}`);
           hits.push({ where, form, material: found[0], offset: found[1] });
