@@ -36,6 +36,12 @@ export function decodeText(text: string, encoding: string, what: string): Buffer
 }
 
 const PEM_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+/**
+ * Labels a message may name. A label is text from the secret's value, and a value could be
+ * anything (hex of the material pasted into the header), so only these known ones are echoed.
+ */
+const NAMEABLE_PEM_LABELS = [...PEM_LABELS, 'ENCRYPTED PRIVATE KEY', 'PUBLIC KEY', 'RSA PUBLIC KEY', 'CERTIFICATE', 'EC PARAMETERS', 'CERTIFICATE REQUEST'];
+const pemLabel = (label: string) => (NAMEABLE_PEM_LABELS.includes(label) ? `'${label}'` : 'unrecognised');
 
 function pemToPkcs8Der(text: string, what: string): Buffer {
   const labels = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]);
@@ -43,13 +49,13 @@ function pemToPkcs8Der(text: string, what: string): Buffer {
     throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${what} is not PEM (no '-----BEGIN ...-----' line); store a PKCS#8 'PRIVATE KEY' PEM, or choose another encoding`);
   }
   if (labels.length > 1) {
-    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} holds ${labels.length} PEM blocks (${labels.join(', ')}); store exactly one private key`);
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} holds ${labels.length} PEM blocks (${labels.map(pemLabel).join(', ')}); store exactly one private key`);
   }
   if (labels[0] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(text)) {
     throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is an encrypted PEM; KMS needs the plain private key, so store it unencrypted in the secret (the secret itself is encrypted)`);
   }
   if (!PEM_LABELS.includes(labels[0])) {
-    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is a '${labels[0]}' PEM; expected one of ${PEM_LABELS.map((l) => `'${l}'`).join(', ')}`);
+    throw new ImportError(ErrorCodes.MATERIAL_FORMAT, `${what} is ${NAMEABLE_PEM_LABELS.includes(labels[0]) ? `a '${labels[0]}' PEM` : 'a PEM with an unrecognised label (not shown: it is part of the secret\'s value)'}; expected one of ${PEM_LABELS.map((l) => `'${l}'`).join(', ')}`);
   }
   if (labels[0] === 'PRIVATE KEY') {
     // A PKCS#8 PEM is its DER in base64: taken as it is, so that KMS gets exactly the stored key

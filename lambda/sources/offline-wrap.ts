@@ -51,17 +51,18 @@ async function publishParameters(kms: KMSClient, props: ImportResourceProperties
 async function importWrapped(kms: KMSClient, props: ImportResourceProperties, source: OfflineWrapSourceProperties, wrappedArn: string, validTo: Date | undefined, now: Date): Promise<OfflineOutcome> {
   const [parameters, wrapped] = await Promise.all([readParameters(source.ParametersSecretArn), readWrapped(wrappedArn, source.WrappedVersionId)]);
   if (parameters.keyArn !== props.KeyArn) {
-    throw new ImportError(ErrorCodes.IMPORT_TOKEN, `secret ${source.ParametersSecretArn} holds import parameters for ${parameters.keyArn}, not for ${props.KeyArn}; ${PHASE_1}`);
+    // The secret's fields are not echoed: anyone who can write the secret controls that text.
+    throw new ImportError(ErrorCodes.IMPORT_TOKEN, `secret ${source.ParametersSecretArn} holds import parameters for another key, not for ${props.KeyArn}; ${PHASE_1}`);
   }
   if (parameters.wrappingAlgorithm !== props.WrappingAlgorithm || parameters.wrappingKeySpec !== props.WrappingKeySpec) {
-    throw new ImportError(ErrorCodes.IMPORT_TOKEN, `the published parameters are for ${parameters.wrappingAlgorithm}/${parameters.wrappingKeySpec} but the key is now configured for ${props.WrappingAlgorithm}/${props.WrappingKeySpec}; ${PHASE_1}`);
+    throw new ImportError(ErrorCodes.IMPORT_TOKEN, `the parameters published in secret ${source.ParametersSecretArn} are for another wrapping algorithm or wrapping key spec than the key is now configured for (${props.WrappingAlgorithm}/${props.WrappingKeySpec}); ${PHASE_1}`);
   }
   const expiry = new Date(parameters.parametersValidTo);
   if (Number.isNaN(expiry.getTime())) {
     throw new ImportError(ErrorCodes.IMPORT_TOKEN, `secret ${source.ParametersSecretArn} has no valid parametersValidTo; ${PHASE_1}`);
   }
   if (!(expiry.getTime() > now.getTime())) {
-    throw new ImportError(ErrorCodes.IMPORT_TOKEN, `the import token published in secret ${source.ParametersSecretArn} expired at ${parameters.parametersValidTo} (KMS tokens are valid for 24 hours); ${PHASE_1}`);
+    throw new ImportError(ErrorCodes.IMPORT_TOKEN, `the import token published in secret ${source.ParametersSecretArn} expired at ${expiry.toISOString()} (KMS tokens are valid for 24 hours); ${PHASE_1}`);
   }
   try {
     const response = await kms.send(new ImportKeyMaterialCommand({

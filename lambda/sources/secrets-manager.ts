@@ -72,8 +72,9 @@ function jsonField(secretString: string, field: string, name: string): string {
   }
   const value = (parsed as Record<string, unknown>)[field];
   if (value === undefined) {
-    const fields = Object.keys(parsed as object);
-    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} has no field '${field}' (fields: ${fields.length ? fields.join(', ') : 'none'})`);
+    // Only the count: field names are the secret's text (a value pasted into the key column).
+    const count = Object.keys(parsed as object).length;
+    throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} has no field '${field}' (it has ${count} field${count === 1 ? '' : 's'}, none named so; field names are not shown because they are part of the secret's value)`);
   }
   if (typeof value !== 'string') {
     throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} field '${field}' is a ${typeof value}, not a string`);

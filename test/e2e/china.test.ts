@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'crypto';
-import { DecryptCommand, EncryptCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { LocalCloud } from '../../testing/harness';
@@ -15,12 +15,19 @@ beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
 afterAll(async () => { await cloud?.stop(); });
 
 describe('the China partition', () => {
-  test('SM2 keys import with every RSAES_OAEP algorithm and wrapping key size, and keep the secret\'s public key', async () => {
-    const cells = [WrappingAlgorithm.RSAES_OAEP_SHA_1, WrappingAlgorithm.RSAES_OAEP_SHA_256].flatMap((a) => Object.values(WrappingKeySpec).map((s) => ({ a, s, key: generateKeyPairSync('ec', { namedCurve: 'SM2' }).privateKey })));
+  test('SM2 keys import with every RSAES_OAEP algorithm and wrapping key size, and for encryption and key agreement too, and keep the secret\'s public key', async () => {
+    const sm2 = () => generateKeyPairSync('ec', { namedCurve: 'SM2' }).privateKey;
+    const cells = [
+      ...[WrappingAlgorithm.RSAES_OAEP_SHA_1, WrappingAlgorithm.RSAES_OAEP_SHA_256].flatMap((a) => Object.values(WrappingKeySpec).map((s) => ({ a, s, u: kms.KeyUsage.SIGN_VERIFY, key: sm2() }))),
+      // The emulator has no SM2 cryptography (node cannot do SM2PKE): these prove the import, the
+      // usage and the public key.
+      { a: WrappingAlgorithm.RSAES_OAEP_SHA_256, s: WrappingKeySpec.RSA_2048, u: kms.KeyUsage.ENCRYPT_DECRYPT, key: sm2() },
+      { a: WrappingAlgorithm.RSAES_OAEP_SHA_256, s: WrappingKeySpec.RSA_2048, u: kms.KeyUsage.KEY_AGREEMENT, key: sm2() },
+    ];
     const arns = await Promise.all(cells.map((c, i) => cloud.createSecret(`cn/sm2-${i}-${randomBytes(3).toString('hex')}`, { secretString: c.key.export({ type: 'pkcs8', format: 'pem' }) as string }, REGION)));
     const outdir = synth((s) => cells.forEach((c, i) => new ExternalKey(s, `Sm2${i}`, {
       material: KeyMaterial.fromSecret(secretByArn(s, `S${i}`, arns[i]), { encoding: KeyMaterialEncoding.PEM }),
-      keySpec: kms.KeySpec.SM2, keyUsage: kms.KeyUsage.SIGN_VERIFY, wrappingAlgorithm: c.a, wrappingKeySpec: c.s,
+      keySpec: kms.KeySpec.SM2, keyUsage: c.u, wrappingAlgorithm: c.a, wrappingKeySpec: c.s,
     })), 'China', { account: '111122223333', region: REGION });
     const stack = await cloud.deploy(outdir, 'China');
     for (const [i, c] of cells.entries()) {
@@ -30,7 +37,9 @@ describe('the China partition', () => {
       expect(fingerprints(cloud, keyArn)).toEqual([createHash('sha256').update(der).digest('hex')]);
       const { PublicKey } = await cloud.kmsClient(REGION).send(new GetPublicKeyCommand({ KeyId: keyArn }));
       expect(Buffer.from(PublicKey!).equals(createPublicKey(c.key).export({ type: 'spki', format: 'der' }) as Buffer)).toBe(true);
+      expect((await cloud.kmsClient(REGION).send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyUsage).toBe(c.u);
     }
+    expect(new Set(cells.map((c) => c.u))).toEqual(new Set(['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'KEY_AGREEMENT']));
   });
 
   test('symmetric material is 16 bytes there, and a 32-byte secret is refused with the partition named', async () => {

@@ -1,10 +1,10 @@
 import { constants, createHmac, createPublicKey, generateKeyPairSync, KeyObject, privateDecrypt, randomBytes, verify } from 'crypto';
-import { EncryptCommand, GenerateMacCommand, GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, EncryptCommand, GenerateMacCommand, GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { checkImportCombination, IMPORTABLE_KEY_SPECS } from '../../lib/private/import-rules';
 import { LocalCloud } from '../../testing/harness';
-import { REGION, secretByArn, synth } from './util';
+import { fingerprints, REGION, secretByArn, sha256, synth } from './util';
 
 /**
  * The interoperability matrix of issue 4: every allowed (key spec, wrapping algorithm, wrapping
@@ -23,6 +23,10 @@ const usageFor = (keySpec: string) => (keySpec === 'RSA_2048' ? 'ENCRYPT_DECRYPT
 const all: Cell[] = SPECS.flatMap((keySpec) => ALGORITHMS.flatMap((algorithm) => SIZES.map((size) => ({ keySpec, keyUsage: usageFor(keySpec), algorithm, size }))));
 const allowed = all.filter((c) => !checkImportCombination({ ...c, wrappingAlgorithm: c.algorithm, wrappingKeySpec: c.size, partition: 'aws' }));
 const forbidden = all.filter((c) => checkImportCombination({ ...c, wrappingAlgorithm: c.algorithm, wrappingKeySpec: c.size, partition: 'aws' }));
+// Every other key usage of each spec (RSA signing at 2048 and encryption at 3072 and 4096, ECC
+// key agreement), imported end to end too, with the spec's first allowed wrapping cell.
+const otherUsages: Cell[] = SPECS.flatMap((keySpec) => IMPORTABLE_KEY_SPECS[keySpec].usages.filter((u) => u !== usageFor(keySpec))
+  .map((keyUsage) => ({ ...allowed.find((c) => c.keySpec === keySpec)!, keyUsage })));
 const results: Record<string, 'passed' | 'failed'> = {};
 
 /** Fresh material for a spec, as the secret stores it (a few encodings, rotating over cells). */
@@ -54,6 +58,13 @@ async function prove(cloud: LocalCloud, keyArn: string, cell: Cell, m: ReturnTyp
   const { PublicKey } = await client.send(new GetPublicKeyCommand({ KeyId: keyArn }));
   const expected = createPublicKey(m.key!).export({ type: 'spki', format: 'der' });
   expect(Buffer.from(PublicKey!).equals(expected)).toBe(true);
+  expect((await client.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyUsage).toBe(cell.keyUsage);
+  if (cell.keyUsage === 'KEY_AGREEMENT') {
+    // The emulator does not implement DeriveSharedSecret: the material it holds is the secret's
+    // private key itself (its fingerprint), and the public key above is that key's.
+    expect(fingerprints(cloud, keyArn)).toEqual([sha256(m.key!.export({ type: 'pkcs8', format: 'der' }))]);
+    return;
+  }
   if (cell.keyUsage === 'ENCRYPT_DECRYPT') {
     const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
     const plain = privateDecrypt({ key: m.key!, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(CiphertextBlob!));
@@ -75,8 +86,9 @@ describe('every importable key type and wrapping cell', () => {
     process.stdout.write(`\nimport matrix: ${all.length} cells of (key spec x wrapping algorithm x wrapping key spec) beyond SYMMETRIC_DEFAULT: ${passed} passed, ${forbidden.length} forbidden at synth, ${failed} failed\n`);
   });
 
-  test.each(SPECS)('%s: every allowed cell imports the secret\'s key, proven by a crypto operation', async (keySpec) => {
-    const cells = allowed.filter((c) => c.keySpec === keySpec);
+  test.each(SPECS)('%s: every allowed wrapping cell, and every other key usage, imports the secret\'s key, proven by a crypto operation', async (keySpec) => {
+    const cells = [...allowed, ...otherUsages].filter((c) => c.keySpec === keySpec);
+    expect(new Set(cells.map((c) => c.keyUsage))).toEqual(new Set(IMPORTABLE_KEY_SPECS[keySpec].usages));
     const materials = cells.map((c, i) => material(c.keySpec, i));
     const arns = await Promise.all(materials.map((m, i) => cloud.createSecret(`m/${keySpec}/${i}-${randomBytes(4).toString('hex')}`, m.stored)));
     const outdir = synth((stack) => cells.forEach((c, i) => new ExternalKey(stack, `K${i}`, {

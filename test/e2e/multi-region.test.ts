@@ -52,6 +52,12 @@ describe('multi-Region keys with imported material', () => {
     expect(failure).toBeInstanceOf(DeploymentFailed);
     expect(failure.reason).toMatch(/^\[MaterialMismatch\] KMS refused the material from secret .* for key arn:aws:kms:eu-central-1:111122223333:key\/mrk-/);
     expect(fingerprints(cloud, keyArnOf(primary))).toEqual([sha256(a)]);
+    // The replica itself never got material: b was refused, and the primary's material it knows of
+    // (replicas share it) is still pending import there.
+    const replicaArn = /for key (arn:aws:kms:eu-central-1:111122223333:key\/mrk-[0-9a-f]+)/.exec(failure.reason)![1];
+    const replica = cloud.kms.inspectKey(replicaArn)!;
+    expect(replica.keyArn).toBe(replicaArn);
+    expect(replica.materials.map((m) => [m.importState, m.sha256])).toEqual([['PENDING_IMPORT', sha256(a)]]);
   });
 
   test('a replica whose primary was never deployed fails with what to do', async () => {

@@ -7,6 +7,7 @@ import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ExternalKey, KeyMaterial, WrappingAlgorithm } from '../../lib';
 import { DeploymentFailed, LocalCloud } from '../../testing/harness';
+import { describeWithTools } from '../tools';
 import { fingerprints, REGION, secretByArn, synth } from './util';
 
 /**
@@ -61,7 +62,7 @@ async function wrapOffline(parametersArn: string, wrappedArn: string, algorithm:
   return { sha256: createHash('sha256').update(fs.readFileSync(material)).digest('hex'), versionId: VersionId! };
 }
 
-describe('the offline two-phase flow', () => {
+describeWithTools(['openssl'], 'the offline two-phase flow', () => {
   test.each([WrappingAlgorithm.RSAES_OAEP_SHA_256, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1])('phase 1 publishes, openssl wraps, phase 2 imports (%s)', async (algorithm) => {
     const { stack, keyArn, parametersArn, wrappedArn, build } = await twoPhase(`Offline${algorithm.replace(/_/g, '')}`, algorithm);
     expect((await cloud.kmsClient().send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyState).toBe('PendingImport');
@@ -92,10 +93,16 @@ describe('the offline two-phase flow', () => {
     }
   });
 
-  test('a blob wrapped for another key or algorithm is refused with what to do', async () => {
-    const { stack, parametersArn, wrappedArn, build } = await twoPhase('OfflineWrong', WrappingAlgorithm.RSAES_OAEP_SHA_256);
-    const { versionId } = await wrapOffline(parametersArn, wrappedArn, 'RSAES_OAEP_SHA_1');
-    const failure = await stack.apply(build(true, versionId)).catch((e) => e);
-    expect(failure.reason).toMatch(/^\[MaterialFormat\] KMS could not unwrap the material in secret .* with the published wrapping key: wrap it with RSAES_OAEP_SHA_256 under the public key in secret/);
+  test('a blob wrapped for another key or algorithm is refused with what to do, and the key stays without material', async () => {
+    const { stack, keyArn, parametersArn, wrappedArn, build } = await twoPhase('OfflineWrong', WrappingAlgorithm.RSAES_OAEP_SHA_256);
+    const other = await twoPhase('OfflineOtherKey', WrappingAlgorithm.RSAES_OAEP_SHA_256);
+    const refused = /^\[MaterialFormat\] KMS could not unwrap the material in secret .* with the published wrapping key: wrap it with RSAES_OAEP_SHA_256 under the public key in secret/;
+    // Another algorithm: SHA-1 OAEP under this key's own wrapping key.
+    const wrongAlgorithm = await wrapOffline(parametersArn, wrappedArn, 'RSAES_OAEP_SHA_1');
+    expect((await stack.apply(build(true, wrongAlgorithm.versionId)).catch((e) => e)).reason).toMatch(refused);
+    // Another key: the right algorithm under the wrapping key published for another KMS key.
+    const wrongKey = await wrapOffline(other.parametersArn, wrappedArn, 'RSAES_OAEP_SHA_256');
+    expect((await stack.apply(build(true, wrongKey.versionId)).catch((e) => e)).reason).toMatch(refused);
+    expect(cloud.kms.inspectKey(keyArn)).toMatchObject({ keyState: 'PendingImport', materials: [] });
   });
 });

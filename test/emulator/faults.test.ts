@@ -45,7 +45,7 @@ describe('injected faults', () => {
 
   test('a reset connection is a network error, which the SDK retries', async () => {
     emu.injectFault({ operation: 'ListKeys', kind: 'reset' });
-    await expect(once.send(new ListKeysCommand({}))).rejects.toThrow();
+    await expect(once.send(new ListKeysCommand({}))).rejects.toThrow(/socket hang up/);
     emu.injectFault({ operation: 'ListKeys', kind: 'reset' });
     const out = await kms.send(new ListKeysCommand({}));
     expect(out.$metadata.attempts).toBe(2);
@@ -81,10 +81,20 @@ describe('injected faults', () => {
     expect(Date.now() - t).toBeGreaterThanOrEqual(290);
   });
 
-  test('a fault for one operation leaves the others alone', async () => {
+  test('a fault for one operation leaves the others alone and stays armed for its own; clearFaults disarms it', async () => {
+    const md = await createExternalKey(kms);
+    const params = await importParameters(kms, md.KeyId);
+    const material = crypto.randomBytes(32);
+    emu.clearCalls();
     emu.injectFault({ operation: 'ImportKeyMaterial', kind: 'internal', times: 5 });
-    await once.send(new ListKeysCommand({}));
+    expect((await once.send(new ListKeysCommand({}))).$metadata.httpStatusCode).toBe(200);
+    expect(await kmsError(once.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, material))))).toMatchObject({ name: 'KMSInternalException' });
     emu.clearFaults();
-    await once.send(new ListKeysCommand({}));
+    await once.send(importCommand(md.KeyId, params, wrapMaterial('RSAES_OAEP_SHA_256', params.PublicKey!, material)));
+    expect(emu.calls.map((c) => [c.operation, c.status, c.fault])).toEqual([
+      ['ListKeys', 200, undefined],
+      ['ImportKeyMaterial', 500, 'internal'],
+      ['ImportKeyMaterial', 200, undefined],
+    ]);
   });
 });

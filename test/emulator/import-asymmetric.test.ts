@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { KmsEmulator, keyMaterialFingerprint } from '../../testing/emulator';
 import { createExternalKey, ecPrivateKey, importMaterial, importParameters, kmsClient, kmsError, pkcs8, rsaPrivateKey } from './helpers';
+import { testWithTools } from '../tools';
 
 let emu: KmsEmulator;
 let kms: KMSClient;
@@ -132,7 +133,7 @@ describe('ECC keys', () => {
     expect(emu.inspectKey(md.KeyId!)!.keyState).toBe('PendingImport');
   });
 
-  test('explicit curve parameters, trailing bytes and SEC1 instead of PKCS#8 are IncorrectKeyMaterialException', async () => {
+  testWithTools(['openssl'], 'explicit curve parameters, trailing bytes and SEC1 instead of PKCS#8 are IncorrectKeyMaterialException', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec-explicit-'));
     try {
       execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-param_enc', 'explicit', '-genkey', '-noout', '-out', path.join(dir, 'k.pem')], { stdio: 'ignore' });
@@ -223,7 +224,7 @@ describe('RSA keys', () => {
     expect(err.name).toBe('UnsupportedOperationException');
   });
 
-  test('a key of the wrong size, a multi-prime key and an RSA-PSS key are IncorrectKeyMaterialException', async () => {
+  testWithTools(['openssl'], 'a key of the wrong size, a multi-prime key and an RSA-PSS key are IncorrectKeyMaterialException', async () => {
     const opts = { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' } as const;
     const rsa3072 = await createExternalKey(kms, { KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY' });
     expect((await kmsError(importMaterial(kms, rsa3072.KeyId!, pkcs8(rsa2048), opts))).name).toBe('IncorrectKeyMaterialException');

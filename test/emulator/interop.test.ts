@@ -11,6 +11,7 @@ import { promisify } from 'util';
 import { DecryptCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { KmsEmulator } from '../../testing/emulator';
 import { DAY, awsKms, createExternalKey, importCommand, importParameters, kmsClient } from './helpers';
+import { describeWithTools } from '../tools';
 
 const run = promisify(execFile);
 
@@ -52,7 +53,7 @@ async function opensslRsaAesWrap(pubPem: string, materialFile: string, hash: 'sh
   return Buffer.concat([fs.readFileSync(file(`${stem}-aes-wrapped.bin`)), fs.readFileSync(file(`${stem}-kwp.bin`))]);
 }
 
-describe('material wrapped by the openssl CLI', () => {
+describeWithTools(['openssl'], 'material wrapped by the openssl CLI', () => {
   test('RSAES_OAEP_SHA_256 with pkeyutl imports, and the key encrypts with that very material', async () => {
     const md = await createExternalKey(kms);
     const params = await importParameters(kms, md.KeyId, 'RSAES_OAEP_SHA_256', 'RSA_3072');
@@ -100,7 +101,7 @@ describe('material wrapped by the openssl CLI', () => {
   });
 });
 
-describe('the AWS CLI', () => {
+describeWithTools(['aws', 'openssl'], 'the AWS CLI', () => {
   const aws = (...args: string[]) => awsKms(emu.endpoint, ...args);
 
   test('drives the manual import: create-key, get-parameters-for-import, openssl, import-key-material, describe-key', async () => {

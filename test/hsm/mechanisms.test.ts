@@ -273,10 +273,18 @@ describe('what the HSM\'s refusals become', () => {
   test('in China (aws-cn) SYMMETRIC_DEFAULT is SM4: any 16-byte secret key type is accepted', async () => {
     const hsm = new FakeModule();
     const CKK_VENDOR_SM4 = 0x80000001;
-    hsm.addKey({ [C.CKA_CLASS]: C.CKO_SECRET_KEY, [C.CKA_KEY_TYPE]: CKK_VENDOR_SM4, [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: 16 }, randomBytes(16));
+    const value = randomBytes(16);
+    hsm.addKey({ [C.CKA_CLASS]: C.CKO_SECRET_KEY, [C.CKA_KEY_TYPE]: CKK_VENDOR_SM4, [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: 16 }, value);
     const module = hsm.module();
     const prepared = await preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws-cn' }, { loadModule: () => module, readPin: async () => PIN });
+    const { publicKeyDer, privateKey } = wrappingKeyPair(2048);
+    const wrapped = await prepared.wrap(publicKeyDer, 'RSAES_OAEP_SHA_256');
     await prepared.close();
+    expect(kmsUnwrap(wrapped, privateKey, 'RSAES_OAEP_SHA_256')).toEqual(value);
+    expect(hsm.openSessions.size).toBe(0);
+    // The same key outside China is refused: 16 bytes are not a 256-bit AES key.
+    await expect(preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }))
+      .rejects.toThrow(/key 'partner-key' on token 'fake-token' is a/);
   });
 
   test('wrap after close is refused, and the source names itself by token and key', async () => {

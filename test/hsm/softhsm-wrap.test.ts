@@ -9,7 +9,7 @@ import * as C from '../../lambda/sources/pkcs11/constants';
 import { readPin } from '../../lambda/sources/pkcs11/pin';
 import { prepareSource } from '../../lambda/sources/source';
 import { kmsUnwrap, stripSoftHsm261Padding, wrappingKeyPair } from './kms-side';
-import { describeWithSoftHsm, HsmAdmin } from './softhsm';
+import { describeWithSoftHsm, HsmAdmin, softHsmVersion } from './softhsm';
 
 /**
  * The PKCS#11 source against a real HSM: Debian's SoftHSM 2.6.1, set up by
@@ -127,7 +127,9 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
       expect(aesKcv(material)).toEqual(admin.aesKcv(key));
     });
 
-    test('an HMAC key of 33 bytes: SoftHSM 2.6.1 pads it to 40 with zeros, which leaves the HMAC unchanged', async () => {
+    test(softHsmVersion() === '2.6'
+      ? 'an HMAC key of 33 bytes: SoftHSM 2.6.1 pads it to 40 with zeros, which leaves the HMAC unchanged'
+      : `an HMAC key of 33 bytes: SoftHSM ${softHsmVersion()} wraps exactly its 33 bytes, and the HMAC matches`, async () => {
       const label = HsmAdmin.label('hmac-rsaaes');
       const key = admin.generateHmac(label, 33);
       const wrapped = await wrapWithSource(source({ KeyLabel: label }), 'HMAC_256', 'RSA_AES_KEY_WRAP_SHA_1');
@@ -311,7 +313,7 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
   });
 
   describe('the koffi binding of C_WrapKey (the one call pkcs11js cannot make)', () => {
-    test('reaches SoftHSM with pkcs11js\'s session and key handles: 2.6.1 answers CKR_MECHANISM_INVALID, a bogus session CKR_SESSION_HANDLE_INVALID', () => {
+    test(`reaches SoftHSM with pkcs11js's session and key handles: ${softHsmVersion() === '2.6' ? '2.6.1 answers CKR_MECHANISM_INVALID' : `${softHsmVersion()} gets past the session check`}, a bogus session CKR_SESSION_HANDLE_INVALID`, () => {
       const module = loadModule(env().PKCS11_MODULE);
       expect(module.rsaAesKeyWrap).toBeDefined();
       const label = HsmAdmin.label('aes-koffi');
@@ -350,6 +352,7 @@ function aesKcv(key: Buffer): Buffer {
  */
 function expectExactOrSoftHsm261Padded(plain: Buffer): { der: Buffer; padding: number } {
   const result = stripSoftHsm261Padding(plain);
+  if (softHsmVersion() !== '2.6') expect(result.padding).toBe(0);
   if (result.padding > 0) {
     expect(plain.length % 8).toBe(0);
     expect(result.padding).toBeLessThan(8);

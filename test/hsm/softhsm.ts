@@ -3,6 +3,7 @@ import { randomBytes } from 'crypto';
 import * as path from 'path';
 import type * as Pkcs11js from 'pkcs11js';
 import * as C from '../../lambda/sources/pkcs11/constants';
+import { whenMissing } from '../tools';
 
 /**
  * The SoftHSM2 token the HSM tests use, set up by scripts/setup-softhsm.sh (which installs
@@ -53,15 +54,28 @@ function setNativeEnv(name: string, value: string): void {
   if (setenv(name, value, 1) !== 0) throw new Error(`setenv ${name} failed`);
 }
 
-/** `describe`, or `describe.skip` with the reason printed, when SoftHSM cannot be installed. */
+/**
+ * `describe` with the token; when SoftHSM cannot be installed, a failing test in CI and a
+ * one-line skip elsewhere (test/tools.ts).
+ */
 export function describeWithSoftHsm(name: string, fn: (env: () => SoftHsmEnv) => void): void {
   const { env, reason } = softHsm();
-  if (!env) {
-    console.warn(`SKIPPED "${name}": SoftHSM2 is not installable on this machine: ${reason}`);
-    describe.skip(name, () => fn(() => { throw new Error('unreachable'); }));
-    return;
+  const missing = whenMissing(name, env ? undefined : `SoftHSM2 is not installable on this machine: ${reason}`);
+  if (missing === 'skip') describe.skip(name, () => fn(() => { throw new Error('unreachable'); }));
+  else if (!missing) describe(name, () => fn(() => env!));
+}
+
+/**
+ * The installed SoftHSM's version as `major.minor` (from `softhsm2-util --version`), known when
+ * tests are defined, so that a test whose assertion depends on it can say in its name which
+ * behaviour it proves. Undefined without SoftHSM.
+ */
+export function softHsmVersion(): string | undefined {
+  try {
+    return /^(\d+\.\d+)/.exec(execFileSync('softhsm2-util', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim())?.[1];
+  } catch {
+    return undefined;
   }
-  describe(name, () => fn(() => env));
 }
 
 export type Handle = Buffer;

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { wrapKeyMaterial } from '../../lambda/wrap';
+import { describeWithTools } from '../tools';
 
 /**
  * The handler's wraps, unwrapped by an independent implementation: the openssl CLI, with the
@@ -39,7 +40,7 @@ function opensslUnwrap(wrapped: Buffer, algorithm: string, bits: number): Buffer
   return fs.readFileSync(path.join(dir, `${tag}.out`));
 }
 
-describe('the handler\'s wraps unwrap with the openssl CLI', () => {
+describeWithTools(['openssl'], 'the handler\'s wraps unwrap with the openssl CLI', () => {
   const cells = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256'].flatMap((a) => sizes.map((b) => [a, b] as [string, number]));
   test.each(cells)('%s under RSA-%p', (algorithm, bits) => {
     // An EC P-384 PKCS#8 key for RSA_AES (odd length, exercises KWP padding); 32 bytes for RSAES.

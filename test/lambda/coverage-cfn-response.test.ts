@@ -62,7 +62,7 @@ describe('sendResponse', () => {
   test('an https ResponseURL is sent over TLS: a plain HTTP server refuses the handshake', async () => {
     const server = await responseServer([200]);
     try {
-      await expect(sendResponse(server.url.replace('http:', 'https:'), body, 1)).rejects.toThrow();
+      await expect(sendResponse(server.url.replace('http:', 'https:'), body, 1)).rejects.toMatchObject({ code: 'EPROTO', message: expect.stringMatching(/wrong version number/) });
       expect(server.received).toHaveLength(0);
     } finally {
       await server.close();

@@ -139,11 +139,12 @@ describe('offline wrap, phase 2', () => {
     expect(secrets).not.toHaveReceivedAnyCommand();
   });
 
-  test('parameters published for another key are refused, saying to run phase 1 again', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: PARAMS_ARN }).resolves({ SecretString: JSON.stringify(published({ keyArn: 'arn:aws:kms:us-east-1:111122223333:key/other' })) });
+  test('parameters published for another key are refused, saying to run phase 1 again, without echoing the secret\'s text', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: PARAMS_ARN }).resolves({ SecretString: JSON.stringify(published({ keyArn: 'arn:aws:kms:us-east-1:111122223333:key/other-SECRET-TEXT' })) });
     const e = await failure(create(props(phase2), ctx));
     expect(e.code).toBe('ImportToken');
-    expect(e.message).toMatch(new RegExp(`^secret ${PARAMS_ARN} holds import parameters for arn:aws:kms:us-east-1:111122223333:key/other, not for ${KEY_ARN}; deploy phase 1 again`));
+    expect(e.message).toMatch(new RegExp(`^secret ${PARAMS_ARN} holds import parameters for another key, not for ${KEY_ARN}; deploy phase 1 again`));
+    expect(e.message).not.toContain('SECRET-TEXT');
     expect(kms).not.toHaveReceivedAnyCommand();
   });
 
@@ -156,17 +157,19 @@ describe('offline wrap, phase 2', () => {
   });
 
   test.each([
-    ['wrapping algorithm', { wrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256' }, 'RSA_AES_KEY_WRAP_SHA_256/RSA_2048'],
-    ['wrapping key spec', { wrappingKeySpec: 'RSA_4096' }, 'RSAES_OAEP_SHA_256/RSA_4096'],
-  ])('parameters published for another %s are refused', async (_what, changed, publishedFor) => {
+    ['wrapping algorithm', { wrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256' }, 'RSA_AES_KEY_WRAP_SHA_256'],
+    ['wrapping key spec', { wrappingKeySpec: 'RSA_4096' }, 'RSA_4096'],
+    ['text as wrapping algorithm', { wrappingAlgorithm: 'SECRET-TEXT' }, 'SECRET-TEXT'],
+  ])('parameters published for another %s are refused without echoing the published value', async (_what, changed, publishedValue) => {
     secrets.on(GetSecretValueCommand, { SecretId: PARAMS_ARN }).resolves({ SecretString: JSON.stringify(published(changed)) });
     const e = await failure(create(props(phase2), ctx));
     expect(e.code).toBe('ImportToken');
-    expect(e.message).toMatch(new RegExp(`^the published parameters are for ${publishedFor} but the key is now configured for RSAES_OAEP_SHA_256/RSA_2048; deploy phase 1 again`));
+    expect(e.message).toMatch(new RegExp(`^the parameters published in secret ${PARAMS_ARN} are for another wrapping algorithm or wrapping key spec than the key is now configured for \\(RSAES_OAEP_SHA_256/RSA_2048\\); deploy phase 1 again`));
+    expect(e.message).not.toContain(publishedValue);
   });
 
   test.each([
-    ['has passed', '2027-03-01T11:59:59Z'],
+    ['has passed', '2027-03-01T11:59:59.000Z'],
     ['is now', NOW.toISOString()],
   ])('a published token whose expiry %s is refused before ImportKeyMaterial', async (_what, parametersValidTo) => {
     secrets.on(GetSecretValueCommand, { SecretId: PARAMS_ARN }).resolves({ SecretString: JSON.stringify(published({ parametersValidTo })) });

@@ -77,21 +77,30 @@ describe('material parser fuzzing', () => {
   });
 
   test('2000 random texts in every text encoding: only ImportErrors, no echo', () => {
+    const tally: Record<string, { ok: number; refused: number }> = { BASE64: { ok: 0, refused: 0 }, HEX: { ok: 0, refused: 0 }, PEM: { ok: 0, refused: 0 } };
     for (let i = 0; i < 2000; i++) {
       const text = i % 2 ? rand(int(200)).toString('base64').replace(/[+/]/g, String.fromCharCode(33 + int(90))) : rand(int(200)).toString('latin1');
-      run(() => decodeText(text, ['BASE64', 'HEX', 'PEM'][i % 3], 'the material'), text);
+      const encoding = ['BASE64', 'HEX', 'PEM'][i % 3];
+      tally[encoding][run(() => decodeText(text, encoding, 'the material'), text)]++;
     }
+    // Every encoding saw refusals (each checked for its error type and echo), and random text is
+    // never PEM.
+    expect(tally.PEM).toEqual({ ok: 0, refused: 666 });
+    expect(tally.HEX.refused).toBeGreaterThan(600);
+    expect(tally.BASE64.refused).toBeGreaterThan(300);
   });
 
   test('2000 mutations of valid PEM and DER keys: only ImportErrors, no echo', () => {
     let survivors = 0;
+    let refusedDer = 0;
     for (let i = 0; i < 1000; i++) {
       const pem = mutate(i % 2 ? valid.rsaPem : valid.ecPem);
       if (run(() => checkMaterial(i % 2 ? 'RSA_2048' : 'ECC_NIST_P256', decodeText(pem, 'PEM', 'the material'), 'aws', 'the material'), pem) === 'ok') survivors++;
       const der = mutateDer(valid.ecDer);
-      run(() => checkMaterial('ECC_NIST_P521', der, 'aws', 'the material'), der.toString('base64'));
+      if (run(() => checkMaterial('ECC_NIST_P521', der, 'aws', 'the material'), der.toString('base64')) === 'refused') refusedDer++;
     }
     // Mutations that keep a valid key (e.g. a longer base64 tail cut at the END line) are fine.
-    expect(survivors).toBeLessThan(1000);
+    expect(survivors).toBeLessThan(900);
+    expect(refusedDer).toBeGreaterThan(500);
   });
 });

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { checkMaterial, decodeText } from '../../lambda/material';
+import { testWithTools } from '../tools';
 
 const W = 'the material';
 const der = (key: any) => key.export({ type: 'pkcs8', format: 'der' }) as Buffer;
@@ -53,7 +54,17 @@ describe('decodeText', () => {
   test('text without a PEM header and PEM with two keys are refused', () => {
     expect(() => decodeText('hello', 'PEM', W)).toThrow(/is not PEM/);
     const pem = rsa(2048).export({ type: 'pkcs8', format: 'pem' }) as string;
-    expect(() => decodeText(pem + pem, 'PEM', W)).toThrow(/holds 2 PEM blocks/);
+    expect(() => decodeText(pem + pem, 'PEM', W)).toThrow(/holds 2 PEM blocks \('PRIVATE KEY', 'PRIVATE KEY'\)/);
+  });
+  test('a PEM label that is not a known one is not echoed: the label is the secret\'s text (hex of the material would fit)', () => {
+    const label = randomBytes(32).toString('hex').toUpperCase();
+    const block = `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+    const one = (() => { try { decodeText(block, 'PEM', W); } catch (e) { return (e as Error).message; } return ''; })();
+    expect(one).toMatch(/is a PEM with an unrecognised label \(not shown: it is part of the secret's value\); expected one of 'PRIVATE KEY'/);
+    const pem = rsa(2048).export({ type: 'pkcs8', format: 'pem' }) as string;
+    const two = (() => { try { decodeText(block + pem, 'PEM', W); } catch (e) { return (e as Error).message; } return ''; })();
+    expect(two).toMatch(/holds 2 PEM blocks \(unrecognised, 'PRIVATE KEY'\)/);
+    for (const message of [one, two]) expect(message).not.toContain(label.slice(0, 16));
   });
   test('a PEM whose body is not a key is refused without echoing it', () => {
     const body = randomBytes(64).toString('base64');
@@ -81,7 +92,7 @@ describe('checkMaterial', () => {
     expect(() => checkMaterial('RSA_3072', der(rsa(2048)), 'aws', W)).toThrow('the material is a 2048-bit RSA private key; a RSA_3072 key needs 3072 bits');
     expect(() => checkMaterial('RSA_2048', der(ec('prime256v1')), 'aws', W)).toThrow(/is an ec private key; a RSA_2048 key needs an RSA private key/);
   });
-  test('multi-prime RSA is refused', () => {
+  testWithTools(['openssl'], 'multi-prime RSA is refused', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-'));
     execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-pkeyopt', 'rsa_keygen_primes:3', '-outform', 'DER', '-out', path.join(dir, 'k1.der')]);
     execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-inform', 'DER', '-in', path.join(dir, 'k1.der'), '-outform', 'DER', '-out', path.join(dir, 'k.der')]);

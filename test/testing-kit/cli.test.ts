@@ -24,6 +24,7 @@ import {
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { awsKms } from '../emulator/helpers';
+import { describeWithTools } from '../tools';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'testing', 'cli.js');
@@ -85,7 +86,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the AWS CLI against the standalone server', () => {
+describeWithTools(['aws', 'openssl'], 'the AWS CLI against the standalone server', () => {
   const file = (name: string) => path.join(dir, name);
   const aws = (...args: string[]) => awsKms(server.endpoint, ...args);
   const openssl = (...args: string[]) => run('openssl', args);
