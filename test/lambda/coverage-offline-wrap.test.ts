@@ -3,6 +3,7 @@ import { GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient } fr
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { describeKeyFollowsCalls } from './kms-state';
 import { ImportResourceProperties, OfflineWrapSourceProperties, PublishedImportParameters } from '../../lib/private/contract';
 import { ImportError } from '../../lambda/errors';
 import { create, update } from '../../lambda/importer';
@@ -50,6 +51,7 @@ beforeEach(() => {
   secrets.reset();
   kms.on(GetParametersForImportCommand).resolves({ KeyId: KEY_ARN, ImportToken: Buffer.from('fresh-token'), PublicKey: PUBLIC_KEY, ParametersValidTo: TOKEN_VALID_TO });
   kms.on(ImportKeyMaterialCommand).resolves({ KeyId: KEY_ARN, KeyMaterialId: 'f'.repeat(64) });
+  describeKeyFollowsCalls(kms);
   secrets.on(PutSecretValueCommand).resolves({});
   secrets.on(GetSecretValueCommand, { SecretId: PARAMS_ARN }).resolves({ SecretString: JSON.stringify(published()) });
   secrets.on(GetSecretValueCommand, { SecretId: WRAPPED_ARN }).resolves({ SecretString: WRAPPED.toString('base64') });
