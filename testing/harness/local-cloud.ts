@@ -470,6 +470,16 @@ export class LocalStack {
     return answers;
   }
 
+  /**
+   * Invokes a function of the stack with any event, as a principal allowed lambda:InvokeFunction
+   * could, with no CloudFormation behind it (for tests of forged events). Returns the invocation
+   * and what arrived at the event's ResponseURL, if it is one of `cloud.responses`.
+   */
+  public async invoke(functionArn: string, event: Record<string, any>): Promise<Invocation & { answers: CustomResourceResponse[] }> {
+    const invocation = await this.invokeFunction(functionArn, event, 'direct invocation');
+    return { ...invocation, answers: typeof event.ResponseURL === 'string' ? this.cloud.responses.answersFor(event.ResponseURL) : [] };
+  }
+
   /** The invocations made by fireSchedules. */
   public readonly scheduleInvocations: HandlerInvocation[] = [];
 
