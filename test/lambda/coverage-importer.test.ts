@@ -297,6 +297,26 @@ describe('renew', () => {
     expect(result).toEqual({ physicalResourceId: KEY_ARN, data: { KeyArn: KEY_ARN, KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', KeyMaterialId: 'a'.repeat(64), ValidTo: '2027-01-01T01:00:00.000Z' } });
     expect(log).toHaveBeenCalledWith('imported key material', { keyArn: KEY_ARN, keyMaterialId: 'a'.repeat(64), validTo: '2027-01-01T01:00:00.000Z' });
   });
+
+  test('a renewal of non-current material (after a rolled-back rotation) fails with Rotation, naming both materials', async () => {
+    describeKeyFollowsCalls(kms, 'c'.repeat(64));
+    const e = await failure(renew(props({ Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: '3600' } }), {}));
+    expect(e.code).toBe('Rotation');
+    expect(e.message).toContain(`renewed material ${'a'.repeat(64)} of secret `);
+    expect(e.message).toContain(`uses material ${'c'.repeat(64)}, which this renewal does not renew`);
+  });
+});
+
+describe('the answer names the material KMS uses', () => {
+  test('a rollback that re-imports the earlier material after a rotation answers with the current (newer) material, and logs the difference', async () => {
+    describeKeyFollowsCalls(kms, 'c'.repeat(64));
+    const log = jest.fn();
+    const pinned = (v: string) => props({ Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, Encoding: 'BASE64', VersionId: v }, RotateOnNewMaterial: 'true' });
+    const result = await update(pinned('v1'), pinned('v2'), { log });
+    expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 1);
+    expect(result.data.KeyMaterialId).toBe('c'.repeat(64));
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('KMS cannot rotate back'), { keyArn: KEY_ARN, importedKeyMaterialId: 'a'.repeat(64), currentKeyMaterialId: 'c'.repeat(64) });
+  });
 });
 
 describe('remove', () => {

@@ -112,6 +112,16 @@ describe('offline wrap, phase 1', () => {
 });
 
 describe('offline wrap, phase 2', () => {
+  test('into a symmetric multi-Region replica imports as EXISTING_KEY_MATERIAL (a replica only takes its primary\'s material)', async () => {
+    await create(props(phase2, { Replica: 'true' }), ctx);
+    expect(kms).toHaveReceivedCommandWith(ImportKeyMaterialCommand, { KeyId: KEY_ARN, ImportType: 'EXISTING_KEY_MATERIAL' });
+  });
+
+  test('into a primary key leaves the ImportType to KMS', async () => {
+    await create(props(phase2), ctx);
+    expect(kms.commandCalls(ImportKeyMaterialCommand)[0].args[0].input.ImportType).toBeUndefined();
+  });
+
   test('imports the base64 blob with the published token, reading the pinned version of the wrapped secret', async () => {
     const log = jest.fn();
     const result = await create(props(phase2), { ...ctx, log });
