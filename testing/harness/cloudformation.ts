@@ -3,11 +3,14 @@ import * as http from 'http';
 
 /** What CloudFormation reports about one resource of a stack (DescribeStackResource). */
 export interface StackResourceDetail {
+  /** The stack's ARN. */
   readonly stackId: string;
   readonly stackName: string;
   readonly logicalId: string;
+  /** Absent while the resource is being created. */
   readonly physicalId?: string;
   readonly resourceType: string;
+  /** CREATE_IN_PROGRESS, UPDATE_COMPLETE, DELETE_IN_PROGRESS, ... */
   readonly status: string;
   readonly updatedAt: Date;
 }
