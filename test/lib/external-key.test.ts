@@ -36,7 +36,7 @@ describe('ExternalKey', () => {
       KeyUsage: 'ENCRYPT_DECRYPT',
       WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
       WrappingKeySpec: 'RSA_4096',
-      Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, VersionId: 'v-1', Encoding: 'BASE64', JsonField: 'key' },
+      Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, VersionId: 'v-1', JsonField: 'key' },
       Expiration: { Model: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
     });
   });
