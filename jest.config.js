@@ -9,6 +9,9 @@ module.exports = {
   transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,
+  // A temporary directory per run, checked for leftovers at the end (test/tmpdir-teardown.js).
+  globalSetup: '<rootDir>/test/tmpdir-setup.js',
+  globalTeardown: '<rootDir>/test/tmpdir-teardown.js',
   maxWorkers: 2,
   // `npm test` runs jest --coverage: the thresholds below fail the suite. (The e2e tests run the
   // bundled handler in child processes, which coverage cannot see; the unit tests cover lambda/.)

@@ -19,6 +19,7 @@ const wrappingPool = require('./wrapping-pool');
 let emulator;
 let moto;
 let responses;
+let cloudFormation;
 const servers = [];
 /** Every AWS call that went through a proxy since the last clear. */
 let calls = [];
@@ -164,19 +165,27 @@ async function start(pairs) {
   const { KmsEmulator } = require('../testing/emulator');
   const { MotoServer } = require('../testing/harness');
   const { ResponseServer } = require('../testing/harness/response-server');
-  [emulator, moto, responses] = await Promise.all([
+  const { CloudFormationServer } = require('../testing/harness/cloudformation');
+  const STATUS = { Create: 'CREATE_IN_PROGRESS', Update: 'UPDATE_IN_PROGRESS', Delete: 'DELETE_IN_PROGRESS' };
+  // Confirms every event of the bench's stack, from what util.js importEvent puts in its logical id.
+  const confirm = (stackName, logicalId) => {
+    const [, requestType, keyArn] = logicalId.split('|');
+    return { stackId: stackName, stackName: 'Bench', logicalId, physicalId: requestType === 'Create' ? undefined : keyArn, resourceType: 'Custom::KmsKeyMaterialImport', status: STATUS[requestType], updatedAt: new Date() };
+  };
+  [emulator, moto, responses, cloudFormation] = await Promise.all([
     KmsEmulator.start({ region: REGION, accountId: ACCOUNT }),
     MotoServer.start(ACCOUNT),
     ResponseServer.start(),
+    CloudFormationServer.start(confirm, () => ACCOUNT),
   ]);
   const [kmsProxy, smProxy, control] = await Promise.all([startProxy('kms', emulator.endpoint), startProxy('secretsmanager', moto.endpoint), controlServer()]);
-  return { kms: kmsProxy, secretsmanager: smProxy, kmsDirect: emulator.endpoint, secretsmanagerDirect: moto.endpoint, control };
+  return { kms: kmsProxy, secretsmanager: smProxy, kmsDirect: emulator.endpoint, secretsmanagerDirect: moto.endpoint, control, cloudformation: cloudFormation.endpoint, caFile: responses.caFile };
 }
 
 async function stop() {
   for (const c of Object.values(clients)) c.destroy();
   for (const s of servers) { s.closeAllConnections?.(); s.close(); }
-  await Promise.allSettled([emulator?.stop(), moto?.stop(), responses?.stop()]);
+  await Promise.allSettled([emulator?.stop(), moto?.stop(), responses?.stop(), cloudFormation?.stop()]);
 }
 
 process.on('message', async (msg) => {

@@ -93,6 +93,9 @@ async function checkAnswers(controlUrl, pending, detail = '') {
   }
 }
 
+/** The stack the bench's handler belongs to (CDK_KMS_BYOK_STACK_ID). */
+const BENCH_STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Bench/00000000-0000-4000-8000-000000000000`;
+
 /** A CloudFormation Create event for the import custom resource, as CloudFormation sends it. */
 function importEvent({ keyArn, keySpec, keyUsage, algorithm, wrappingKeySpec = 'RSA_4096', secretArn, encoding, responseUrl, requestType = 'Create', replica }) {
   const props = {
@@ -110,9 +113,11 @@ function importEvent({ keyArn, keySpec, keyUsage, algorithm, wrappingKeySpec = '
     RequestType: requestType,
     ServiceToken: props.ServiceToken,
     ResponseURL: responseUrl,
-    StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Bench/${crypto.randomUUID()}`,
+    StackId: BENCH_STACK_ID,
     RequestId: crypto.randomUUID(),
-    LogicalResourceId: 'BenchKeyImport',
+    // The bench's stand-in for CloudFormation (services.js) confirms an event from what its
+    // logical id carries: the request type and the key (the physical id of an Update).
+    LogicalResourceId: `BenchKeyImport|${requestType}|${keyArn}`,
     ResourceType: 'Custom::KmsKeyMaterialImport',
     ResourceProperties: props,
     ...(requestType === 'Create' ? {} : { PhysicalResourceId: keyArn, OldResourceProperties: props }),
@@ -129,6 +134,9 @@ function lambdaEnv(endpoints, region = REGION) {
     AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_KMS: endpoints.kms,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsmanager,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: endpoints.cloudformation,
+    NODE_EXTRA_CA_CERTS: endpoints.caFile,
+    CDK_KMS_BYOK_STACK_ID: BENCH_STACK_ID,
   };
 }
 

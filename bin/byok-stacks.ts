@@ -1,5 +1,6 @@
 import { Stage, StageProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { KeyMaterialEncoding } from '../lib';
 import { ByokConfig } from './config';
 import { PartnerKeyStack } from './partner-key-stack';
 
@@ -27,6 +28,7 @@ export function addPartnerKeyStacks(scope: Construct, config: ByokConfig): Partn
         secretName: config.secretName,
         alias: config.alias,
         expirationDays: config.expirationDays,
+        encoding: config.encoding as KeyMaterialEncoding | undefined,
         multiRegionPrimary: config.multiRegion && !isReplica,
         replicaOfRegion: isReplica ? primaryRegion : undefined,
       });

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { Construct } from 'constructs';
+import { MATERIAL_ENCODINGS } from '../lib/private/contract';
 
 /**
  * What the example app provisions: one key per account and region (or one multi-Region key per
@@ -23,6 +24,11 @@ export interface ByokConfig {
   readonly multiRegion?: boolean;
   /** Days until the imported material expires. Default: never. */
   readonly expirationDays?: number;
+  /**
+   * How the secret encodes the material: BINARY, BASE64, HEX or PEM. Default: decided by the
+   * secret (a SecretBinary is raw bytes, a SecretString base64).
+   */
+  readonly encoding?: string;
 }
 
 /** The legacy single-key context keys of issue 3 still work: partnerAccountId, secretArn/secretName, alias, account, region. */
@@ -35,8 +41,18 @@ export function loadConfig(scope: Construct): ByokConfig {
     : typeof fromContext === 'string' ? JSON.parse(fromContext) : fromContext ?? {};
   const account = ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
   const region = ctx('region') ?? process.env.CDK_DEFAULT_REGION;
+  // No default partner: a bare `cdk deploy` must not give some account use of the key.
+  const partnerAccountIds = raw.partnerAccountIds ?? (ctx('partnerAccountId') ? [String(ctx('partnerAccountId'))] : []);
+  if (partnerAccountIds.length === 0) {
+    throw new Error(`the example app needs the partner's AWS account id: set the context key partnerAccountId (cdk deploy -c partnerAccountId=123456789012) or the field partnerAccountIds of the byok config${file ? ` (${file})` : ''}`);
+  }
+  const encoding = raw.encoding ?? ctx('encoding');
+  if (encoding !== undefined && !(MATERIAL_ENCODINGS as readonly string[]).includes(encoding)) {
+    throw new Error(`the example app's encoding '${encoding}' (context key encoding or config field encoding) is not one of ${MATERIAL_ENCODINGS.join(', ')}`);
+  }
   return {
-    partnerAccountIds: raw.partnerAccountIds ?? [ctx('partnerAccountId') ?? '123456789012'],
+    partnerAccountIds,
+    encoding,
     alias: raw.alias ?? ctx('alias') ?? 'alias/partner-byok',
     secretArn: raw.secretArn ?? ctx('secretArn'),
     secretName: raw.secretName ?? ctx('secretName'),

@@ -1,18 +1,20 @@
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ExternalKey, ExternalKeyReplica, ImportedKeyBase, KeyMaterial, KeyMaterialExpiration, PartnerAccess } from '../lib';
+import { ExternalKey, ExternalKeyReplica, ImportedKeyBase, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess } from '../lib';
 
 export interface PartnerKeyStackProps extends StackProps {
   /** The SaaS vendors' AWS account ids (Bluescape's, in the classic case). */
   readonly partnerAccountIds: string[];
-  /** The secret holding the base64 key material: a full ARN (any region), or a name in the stack's region. */
+  /** The secret holding the key material: a full ARN (any region), or a name in the stack's region. */
   readonly secretArn?: string;
   readonly secretName?: string;
   /** Alias for the key, e.g. alias/bluescape-workspace. */
   readonly alias: string;
   /** Days until the imported material expires. @default - never */
   readonly expirationDays?: number;
+  /** How the secret encodes the material. @default - decided by the secret (SecretBinary: raw bytes; SecretString: base64) */
+  readonly encoding?: KeyMaterialEncoding;
   /** This stack holds a multi-Region primary key. */
   readonly multiRegionPrimary?: boolean;
   /** This stack holds a replica of the multi-Region primary in this region. */
@@ -33,7 +35,7 @@ export class PartnerKeyStack extends Stack {
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'Material', props.secretArn)
       : secretsmanager.Secret.fromSecretNameV2(this, 'Material', props.secretName ?? 'byok/key-material');
     const common = {
-      material: KeyMaterial.fromSecret(secret),
+      material: KeyMaterial.fromSecret(secret, { encoding: props.encoding }),
       alias: props.alias,
       description: `BYOK key for partner account(s) ${props.partnerAccountIds.join(', ')}`,
       partners: props.partnerAccountIds.map((id) => PartnerAccess.account(id)),

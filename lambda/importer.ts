@@ -8,7 +8,7 @@ import {
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { ErrorCodes, ImportResourceProperties } from '../lib/private/contract';
-import { checkImportCombination } from '../lib/private/import-rules';
+import { checkImportCombination, defaultImportType, MAX_VALIDITY_DAYS } from '../lib/private/import-rules';
 import { kmsClient, parseArn } from './aws';
 import { ImportError } from './errors';
 import { importOffline } from './sources/offline-wrap';
@@ -29,7 +29,7 @@ export interface ImportContext {
 
 /** Create: import the material. Idempotent: a retried Create finds the same material and succeeds. */
 export async function create(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
-  return importMaterial(props, ctx);
+  return reportKeyState(props, await importMaterial(props, ctx), ctx);
 }
 
 /**
@@ -44,11 +44,13 @@ export async function update(props: ImportResourceProperties, old: ImportResourc
   const changed = props.KeyArn !== old.KeyArn || materialChanged
     || JSON.stringify(props.Expiration) !== JSON.stringify(old.Expiration);
   if (!changed) return describe(props);
-  if (!(materialChanged && props.RotateOnNewMaterial === 'true' && props.KeyArn === old.KeyArn)) return importMaterial(props, ctx);
+  if (!(materialChanged && props.RotateOnNewMaterial === 'true' && props.KeyArn === old.KeyArn)) return reportKeyState(props, await importMaterial(props, ctx), ctx);
   // The reference changed: it may still name the same material (a re-pinned version), which is
-  // re-imported as EXISTING_KEY_MATERIAL; only material KMS calls new is rotated to.
+  // re-imported as EXISTING_KEY_MATERIAL; only material KMS calls new is rotated to. A rollback
+  // after a rotation lands here too, with the earlier material: KMS cannot rotate back, so that
+  // import succeeds but the key keeps the newer material, which reportKeyState then reports.
   try {
-    return await importMaterial(props, ctx);
+    return reportKeyState(props, await importMaterial(props, ctx), ctx);
   } catch (e) {
     if (!(e instanceof ImportError && e.code === ErrorCodes.MATERIAL_MISMATCH)) throw e;
   }
@@ -67,13 +69,44 @@ async function rotate(props: ImportResourceProperties, ctx: ImportContext): Prom
   } catch (e) {
     throw kmsError(e, props);
   }
-  ctx.log?.('rotated to new key material', { keyArn: props.KeyArn, keyMaterialId: imported.data.KeyMaterialId });
-  return imported;
+  // On AWS the rotation completes asynchronously: answer once DescribeKey shows the new material
+  // as current, so that the KeyMaterialId attribute never names material the key does not use.
+  const target = imported.data.KeyMaterialId;
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 4_000)) {
+    const result = await describe(props);
+    if (result.data.KeyMaterialId === target) {
+      ctx.log?.('rotated to new key material', { keyArn: props.KeyArn, keyMaterialId: target });
+      return result;
+    }
+    if (ctx.signal?.aborted) throw new ImportError(ErrorCodes.TIMEOUT, `key ${props.KeyArn} did not finish rotating to material ${target} before the deadline`);
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
 }
 
-/** Scheduled renewal: the same material again, with a fresh ValidTo. */
+/**
+ * Scheduled renewal: the same material again, with a fresh ValidTo. Fails loudly when that
+ * material is not the key's current one (a rotation was rolled back, or made outside the
+ * stack): the current material is then not renewed and will expire.
+ */
 export async function renew(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
-  return importMaterial(props, ctx);
+  const imported = await importMaterial(props, ctx);
+  const current = await reportKeyState(props, imported, ctx);
+  if (imported.data.KeyMaterialId && current.data.KeyMaterialId !== imported.data.KeyMaterialId) {
+    throw new ImportError(ErrorCodes.ROTATION, `renewed material ${imported.data.KeyMaterialId} of ${describeSource(props.Material)}, but key ${props.KeyArn} uses material ${current.data.KeyMaterialId}, which this renewal does not renew (a rotation was rolled back, or made outside the stack; KMS cannot rotate back). Deploy with the secret version that holds the current material (see docs/lifecycle.md)`);
+  }
+  return current;
+}
+
+/**
+ * The answer after an import: the key's current material and expiry as DescribeKey reports them,
+ * not those of the material just imported, which may be an earlier one (docs/lifecycle.md).
+ */
+async function reportKeyState(props: ImportResourceProperties, imported: ImportResult, ctx: ImportContext): Promise<ImportResult> {
+  const current = await describe(props);
+  if (imported.data.KeyMaterialId && current.data.KeyMaterialId !== imported.data.KeyMaterialId) {
+    ctx.log?.('the imported material is not the key\'s current material; KMS cannot rotate back, so the key keeps using its current material', { keyArn: props.KeyArn, importedKeyMaterialId: imported.data.KeyMaterialId, currentKeyMaterialId: current.data.KeyMaterialId });
+  }
+  return { physicalResourceId: imported.physicalResourceId, data: { ...imported.data, ...current.data } };
 }
 
 /**
@@ -82,7 +115,7 @@ export async function renew(props: ImportResourceProperties, ctx: ImportContext)
  */
 export async function remove(props: ImportResourceProperties, physicalResourceId: string, ctx: ImportContext): Promise<ImportResult> {
   const result = { physicalResourceId, data: {} };
-  if (props.DeleteMaterialOnRemoval !== 'true' || physicalResourceId !== props.KeyArn) return result;
+  if (!removeChangesState(props, physicalResourceId)) return result;
   const kms = kmsClient(keyRegion(props.KeyArn));
   try {
     await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: props.KeyArn }));
@@ -93,6 +126,11 @@ export async function remove(props: ImportResourceProperties, physicalResourceId
     if (name !== 'NotFoundException' && name !== 'KMSInvalidStateException') throw kmsError(e, props);
   }
   return result;
+}
+
+/** Whether a Delete acts on KMS (crypto-shredding asked for, and the import had succeeded). */
+export function removeChangesState(props: ImportResourceProperties | undefined, physicalResourceId: string): boolean {
+  return props?.DeleteMaterialOnRemoval === 'true' && physicalResourceId === props.KeyArn;
 }
 
 async function importMaterial(props: ImportResourceProperties, ctx: ImportContext, importType?: 'NEW_KEY_MATERIAL'): Promise<ImportResult> {
@@ -169,10 +207,8 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
     ExpirationModel: props.Expiration.Model as any,
     ValidTo: validTo,
     // Omitted, KMS treats a key's first import as new and later ones as EXISTING_KEY_MATERIAL,
-    // which is what makes a repeated import of the same material idempotent. A replica can only
-    // take its primary's material, which KMS asks for as EXISTING_KEY_MATERIAL; ImportType
-    // exists for symmetric keys only.
-    ImportType: importType ?? (props.Replica === 'true' && props.KeySpec === 'SYMMETRIC_DEFAULT' ? 'EXISTING_KEY_MATERIAL' : undefined),
+    // which is what makes a repeated import of the same material idempotent.
+    ImportType: importType ?? defaultImportType(props),
   }));
   ctx.log?.('imported key material', { keyArn: props.KeyArn, keyMaterialId: response.KeyMaterialId, validTo: validTo?.toISOString() });
   return {
@@ -213,6 +249,9 @@ export function validToFor(props: ImportResourceProperties, now: Date): Date | u
   }
   if (validTo.getTime() <= now.getTime()) {
     throw new ImportError(ErrorCodes.EXPIRATION, `the expiration date ${validTo.toISOString()} has passed; set a new KeyMaterialExpiration and deploy again`);
+  }
+  if (validTo.getTime() > now.getTime() + MAX_VALIDITY_DAYS * 86400_000) {
+    throw new ImportError(ErrorCodes.EXPIRATION, `the expiration date ${validTo.toISOString()} is more than ${MAX_VALIDITY_DAYS} days after this import; KMS accepts at most ${MAX_VALIDITY_DAYS} days: set a nearer KeyMaterialExpiration and deploy again`);
   }
   return validTo;
 }

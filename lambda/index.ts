@@ -3,7 +3,8 @@ import { ErrorCodes, ImportResourceProperties, PRIMARY_LOOKUP_RESOURCE_TYPE, Pri
 import { abortAllClients } from './aws';
 import { sendResponse } from './cfn-response';
 import { ImportError } from './errors';
-import { create, ImportResult, remove, renew, update } from './importer';
+import { checkResponseUrl, verifyEventOrigin } from './event-origin';
+import { create, ImportResult, remove, removeChangesState, renew, update } from './importer';
 import { lookUpPrimary } from './primary-lookup';
 
 /** Time kept back to answer CloudFormation before Lambda stops the function. */
@@ -24,10 +25,19 @@ async function customResource(event: CloudFormationCustomResourceEvent, context:
   const started = Date.now();
   const base = { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, keyArn: event.ResourceProperties?.KeyArn };
   log('received', base);
+  const badUrl = checkResponseUrl(event.ResponseURL);
+  if (badUrl) {
+    // No answer can go to such a URL: the invoker gets the error instead.
+    log('refused', { ...base, reason: badUrl });
+    throw new ImportError(ErrorCodes.UNTRUSTED_EVENT, `${badUrl}; nothing was changed`);
+  }
   let result: ImportResult | undefined;
   let failure: string | undefined;
   try {
-    result = await withDeadline(context, (signal) => dispatch(event, signal));
+    result = await withDeadline(context, async (signal) => {
+      await verifyEventOrigin(event, changesState(event));
+      return dispatch(event, signal);
+    });
   } catch (e) {
     failure = reason(e);
   }
@@ -79,6 +89,12 @@ async function withDeadline<T>(context: LambdaContext, work: (signal: AbortSigna
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Every import event changes a key, except a Delete without crypto-shredding; a primary lookup only reads. */
+function changesState(event: CloudFormationCustomResourceEvent): boolean {
+  if (event.ResourceType === PRIMARY_LOOKUP_RESOURCE_TYPE) return false;
+  return event.RequestType !== 'Delete' || removeChangesState(event.ResourceProperties as unknown as ImportResourceProperties, event.PhysicalResourceId);
 }
 
 function dispatch(event: CloudFormationCustomResourceEvent, signal: AbortSignal): Promise<ImportResult> {

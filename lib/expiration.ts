@@ -1,10 +1,9 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { ErrorCodes, ExpirationProperties } from './private/contract';
 import { ByokError } from './private/errors';
 
-/** KMS accepts a ValidTo at most 365 days after the import request. */
-const MAX_VALIDITY_DAYS = 365;
+import { MAX_VALIDITY_DAYS } from './private/import-rules';
 
 /**
  * When imported key material expires. KMS deletes expired material and the key becomes unusable
@@ -24,7 +23,10 @@ export class KeyMaterialExpiration {
     return new KeyMaterialExpiration(validity, undefined);
   }
 
-  /** The material expires at this moment, which must be in the future and at most 365 days away. */
+  /**
+   * The material expires at this moment, which must be in the future and at most 365 days after
+   * each import. Checked when the import happens (a synth only warns: it must not depend on the date).
+   */
   public static at(validTo: Date): KeyMaterialExpiration {
     return new KeyMaterialExpiration(undefined, validTo);
   }
@@ -54,11 +56,12 @@ export class KeyMaterialExpiration {
       if (Number.isNaN(ms)) {
         throw new ByokError(ErrorCodes.EXPIRATION, 'expiration date is not a valid date', scope);
       }
+      // Only a warning: a synth must not depend on today's date (an app that deployed fine would
+      // stop synthesizing once the date passes). The handler enforces both bounds at each import.
       if (ms <= now.getTime()) {
-        throw new ByokError(ErrorCodes.EXPIRATION, `expiration date ${this.validTo.toISOString()} is in the past; KMS needs a future date`, scope);
-      }
-      if (ms > now.getTime() + MAX_VALIDITY_DAYS * 86400_000) {
-        throw new ByokError(ErrorCodes.EXPIRATION, `expiration date ${this.validTo.toISOString()} is more than ${MAX_VALIDITY_DAYS} days away; KMS accepts at most ${MAX_VALIDITY_DAYS} days from the import`, scope);
+        Annotations.of(scope).addWarningV2('cdk-kms-byok:expiration-past', `expiration date ${this.validTo.toISOString()} is in the past: every import of this material will fail ([${ErrorCodes.EXPIRATION}]); set a future date (KMS needs one)`);
+      } else if (ms > now.getTime() + MAX_VALIDITY_DAYS * 86400_000) {
+        Annotations.of(scope).addWarningV2('cdk-kms-byok:expiration-too-far', `expiration date ${this.validTo.toISOString()} is more than ${MAX_VALIDITY_DAYS} days away: an import before ${new Date(ms - MAX_VALIDITY_DAYS * 86400_000).toISOString()} will fail ([${ErrorCodes.EXPIRATION}]); KMS accepts at most ${MAX_VALIDITY_DAYS} days from the import`);
       }
       return { Model: 'KEY_MATERIAL_EXPIRES', ValidTo: this.validTo.toISOString() };
     }

@@ -1,9 +1,10 @@
-import { CustomResource, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CustomResource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IMPORT_SERVICE_TIMEOUT, ImportProvider } from './import-provider';
 import { ImportedKeyBase, ImportedKeyOptions } from './key-base';
+import { DEFAULT_KEY_REMOVAL_POLICY } from './private/defaults';
 import { ErrorCodes, ImportAttributes, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties } from './private/contract';
 import { ByokError } from './private/errors';
 import { IMPORTABLE_KEY_SPECS, partitionOf } from './private/import-rules';
@@ -75,7 +76,7 @@ export class ExternalKeyReplica extends ImportedKeyBase {
       description: props.description,
       pendingWindowInDays: props.pendingWindow?.toDays(),
     });
-    this.cfnReplicaKey.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    this.cfnReplicaKey.applyRemovalPolicy(props.removalPolicy ?? DEFAULT_KEY_REMOVAL_POLICY);
 
     const importResource = this._setUpImport(props, {
       keyArn: this.cfnReplicaKey.attrArn, keySpec, keyUsage, kind: checked.kind, partition, replica: true,
@@ -98,12 +99,23 @@ export class ExternalKeyReplica extends ImportedKeyBase {
       throw new ByokError(ErrorCodes.REGION, `a replica must be in another region than its primary (both are in ${primaryRegion})`, this);
     }
     const provider = ImportProvider.getOrCreate(this);
-    const { policyDependable } = provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['kms:DescribeKey'],
-      resources: [stack.formatArn({ service: 'kms', region: primaryRegion, resource: 'key', resourceName: '*' })],
-      // Only the key behind that alias.
-      conditions: { StringEquals: { 'kms:RequestAlias': primaryAlias } },
-    }));
+    // The primary's key id is unknown until deploy time: any key of the primary region, but only
+    // when named by that alias (kms:RequestAlias, docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html).
+    // A policy of its own, so that the acknowledged wildcard covers this statement only.
+    const anyPrimaryKey = stack.formatArn({ service: 'kms', region: primaryRegion, resource: 'key', resourceName: '*' });
+    const policy = new iam.Policy(this, 'PrimaryLookupPolicy', {
+      roles: [provider.role],
+      statements: [new iam.PolicyStatement({
+        actions: ['kms:DescribeKey'],
+        resources: [anyPrimaryKey],
+        conditions: { StringEquals: { 'kms:RequestAlias': primaryAlias } },
+      })],
+    });
+    // cdk-nag names a wildcard finding by the resource, CloudFormation references written <Ref>.
+    Validations.of(policy.node.defaultChild!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagName(stack.resolve(anyPrimaryKey))}]`,
+      reason: 'kms:DescribeKey on key/* of the primary region is limited by kms:RequestAlias to the key behind the primary\'s alias; the primary key id is only known at deploy time (found by that alias).',
+    });
     const properties: Omit<PrimaryLookupProperties, 'ServiceToken'> = { PrimaryRegion: primaryRegion, AliasName: primaryAlias, KeySpec: keySpec, KeyUsage: keyUsage };
     const lookup = new CustomResource(this, 'PrimaryLookup', {
       serviceToken: provider.serviceToken,
@@ -111,7 +123,15 @@ export class ExternalKeyReplica extends ImportedKeyBase {
       resourceType: PRIMARY_LOOKUP_RESOURCE_TYPE,
       properties,
     });
-    if (policyDependable) lookup.node.addDependency(policyDependable);
+    lookup.node.addDependency(policy);
     return lookup.getAttString('Arn');
   }
+}
+
+/** A resolved value as cdk-nag writes it in a finding id: Fn::Join flattened, `{ Ref: X }` as `<X>`. */
+function nagName(value: any): string {
+  if (typeof value === 'string') return value;
+  if (value?.Ref) return `<${value.Ref}>`;
+  if (value?.['Fn::Join']) return value['Fn::Join'][1].map(nagName).join(value['Fn::Join'][0]);
+  return JSON.stringify(value);
 }

@@ -1,7 +1,8 @@
-import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ImportedKeyBase, ImportedKeyOptions } from './key-base';
+import { DEFAULT_KEY_REMOVAL_POLICY } from './private/defaults';
 import { ErrorCodes, ImportAttributes } from './private/contract';
 import { ByokError } from './private/errors';
 import { IMPORTABLE_KEY_SPECS, partitionOf } from './private/import-rules';
@@ -96,7 +97,7 @@ export class ExternalKey extends ImportedKeyBase {
       multiRegion: props.multiRegion,
       pendingWindowInDays: props.pendingWindow?.toDays(),
     });
-    this.cfnKey.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    this.cfnKey.applyRemovalPolicy(props.removalPolicy ?? DEFAULT_KEY_REMOVAL_POLICY);
     // cdk-nag's KMS5 asks every symmetric key for automatic rotation, which KMS does not allow
     // for imported material (it is rotated on demand with new material instead).
     Validations.of(this.cfnKey).acknowledge({

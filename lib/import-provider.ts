@@ -1,9 +1,10 @@
 import * as path from 'path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
+import { STACK_ID_ENV } from './private/contract';
 
 /**
  * How long CloudFormation waits for the handler's answer. The handler answers 15 s before its own
@@ -54,7 +55,10 @@ export class ImportProvider extends Construct {
       role: this.role,
       logGroup,
       description: 'Imports key material into EXTERNAL-origin KMS keys (cdk-kms-byok)',
+      // The handler acts only on its own stack's events, as CloudFormation confirms (docs/decisions/0011).
+      environment: { [STACK_ID_ENV]: Aws.STACK_ID },
     });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStackResource'], resources: [Aws.STACK_ID] }));
     // Logs only here; KMS permissions are in each key's policy, secret reads are added per secret.
     logGroup.grantWrite(this.role);
   }

@@ -106,9 +106,12 @@ export interface ImportedKeyOptions {
   readonly wrappingKeySpec?: WrappingKeySpec;
 
   /**
-   * What happens to the KMS key when it leaves the stack.
+   * What happens to the KMS key when it leaves the stack. The default keeps the key when the
+   * stack is deleted or the key is replaced, but deletes it (schedules its deletion) when its
+   * own creation rolls back, so that a failed first deploy leaves no live key with material and
+   * partner access outside any stack. A retained key keeps its partners' access: see SECURITY.md.
    *
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
 

@@ -3,8 +3,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
 import { MaterialSourceProperties } from './private/contract';
 import { MaterialKind } from './private/import-rules';
-import { checkSecretIsReachable, secretArnForPolicy, secretReadStatements } from './private/secret-grants';
-import { SECRET_READ_ACTIONS } from './private/perms';
+import { checkSecretIsReachable, secretArnForPolicy, secretReadStatements, secretValueStatement } from './private/secret-grants';
 import type { Pkcs11KeyMaterialProps } from './pkcs11-material'; // issue 5
 
 /** How a secret's value encodes the key material. */
@@ -22,9 +21,10 @@ export enum KeyMaterialEncoding {
 /** Options for {@link KeyMaterial.fromSecret}. */
 export interface SecretKeyMaterialOptions {
   /**
-   * How the secret's value encodes the material.
+   * How the secret's value encodes the material. An encoding given here that contradicts the
+   * secret (a SecretBinary with BASE64, a SecretString with BINARY) fails the import clearly.
    *
-   * @default - BASE64 for symmetric and HMAC keys, PEM for RSA, ECC and SM2 keys
+   * @default - decided by the secret: a `SecretBinary` is the raw bytes (DER PKCS#8 for RSA, ECC and SM2 keys), as `aws secretsmanager create-secret --secret-binary fileb://PlaintextKeyMaterial.bin` stores them; a `SecretString` is base64 for symmetric and HMAC keys and PEM for RSA, ECC and SM2 keys
    */
   readonly encoding?: KeyMaterialEncoding;
 
@@ -102,17 +102,16 @@ class SecretKeyMaterial extends KeyMaterial {
     super();
   }
 
-  public _bind(scope: IConstruct, kind: MaterialKind): KeyMaterialBinding {
+  public _bind(scope: IConstruct, _kind: MaterialKind): KeyMaterialBinding {
     checkSecretIsReachable(this.secret, scope);
-    const defaultEncoding = kind === 'SYMMETRIC' || kind === 'HMAC' ? KeyMaterialEncoding.BASE64 : KeyMaterialEncoding.PEM;
-    const statements = secretReadStatements(this.secret);
+    const statements = secretReadStatements(this.secret, this.options.versionId);
     return {
       source: {
         Type: 'SecretsManager',
         SecretArn: this.secret.secretArn,
         VersionId: this.options.versionId,
         VersionStage: this.options.versionStage,
-        Encoding: this.options.encoding ?? defaultEncoding,
+        Encoding: this.options.encoding,
         JsonField: this.options.jsonField,
       },
       statements,
@@ -165,7 +164,7 @@ class OfflineWrapKeyMaterial extends KeyMaterial {
     if (wrappedMaterial) checkSecretIsReachable(wrappedMaterial, scope);
     const statements = [
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], resources: [secretArnForPolicy(parametersSecret)] }),
-      ...(wrappedMaterial ? [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [secretArnForPolicy(wrappedMaterial)] })] : []),
+      ...(wrappedMaterial ? [secretValueStatement(wrappedMaterial, this.options.wrappedMaterialVersionId)] : []),
       ...[parametersSecret, wrappedMaterial].filter((s) => s?.encryptionKey).map((s) => new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [s!.encryptionKey!.keyArn],
       })),

@@ -1,5 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { ErrorCodes } from './private/contract';
 import { ByokError } from './private/errors';
@@ -62,6 +62,10 @@ export class PartnerAccess {
    */
   public _statements(scope: IConstruct, keyUsage: string): iam.PolicyStatement[] {
     validateAccountId(this.accountId, scope);
+    const ownAccount = Stack.of(scope).account;
+    if (!Token.isUnresolved(ownAccount) && ownAccount === this.accountId) {
+      throw new ByokError(ErrorCodes.ACCOUNT_ID, `partner account ${this.accountId} is the key's own account: a partner is another account. Principals of this account get the key through IAM already (the key policy trusts the account), so grant them use with key.grantEncryptDecrypt(role) and the like instead`, scope);
+    }
     for (const arn of this.options.principalArns ?? []) {
       if (!Token.isUnresolved(arn) && !new RegExp(`^arn:aws[a-z-]*:iam::${this.accountId}:(root|role/.+|user/.+)$`).test(arn)) {
         throw new ByokError(ErrorCodes.ACCOUNT_ID, `partner principal '${arn}' is not a role, user or root ARN of partner account ${this.accountId}`, scope);

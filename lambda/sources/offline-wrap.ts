@@ -2,6 +2,7 @@ import { createPublicKey } from 'crypto';
 import { GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ErrorCodes, ImportResourceProperties, OfflineWrapSourceProperties, PublishedImportParameters } from '../../lib/private/contract';
+import { defaultImportType } from '../../lib/private/import-rules';
 import { secretRegion, secretsClient } from '../aws';
 import { ImportError } from '../errors';
 
@@ -71,6 +72,7 @@ async function importWrapped(kms: KMSClient, props: ImportResourceProperties, so
       EncryptedKeyMaterial: wrapped,
       ExpirationModel: props.Expiration.Model as any,
       ValidTo: validTo,
+      ImportType: defaultImportType(props),
     }));
     return { keyMaterialId: response.KeyMaterialId };
   } catch (e) {

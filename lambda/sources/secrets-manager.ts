@@ -1,5 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ErrorCodes, SecretsManagerSourceProperties } from '../../lib/private/contract';
+import { IMPORTABLE_KEY_SPECS } from '../../lib/private/import-rules';
 import { secretRegion, secretsClient } from '../aws';
 import { ImportError } from '../errors';
 import { checkMaterial, decodeText } from '../material';
@@ -11,7 +12,7 @@ import { PreparedSource, SourceContext } from './source';
  * checked against the key spec, wrapped in the handler with node's crypto, then zeroed.
  */
 export async function prepareSecretsManagerSource(source: SecretsManagerSourceProperties, ctx: SourceContext): Promise<PreparedSource> {
-  const material = await readSecretMaterial(source);
+  const material = await readSecretMaterial(source, ctx.keySpec);
   return {
     wrap(publicKeyDer, wrappingAlgorithm) {
       checkMaterial(ctx.keySpec, material, ctx.partition, `the material in secret ${source.SecretArn}`);
@@ -27,7 +28,7 @@ export async function prepareSecretsManagerSource(source: SecretsManagerSourcePr
  * Reads key material from a Secrets Manager secret and decodes it to bytes. The caller zeroes
  * the returned buffer. (A SecretString is a JS string and cannot be zeroed; see SECURITY.md.)
  */
-export async function readSecretMaterial(source: SecretsManagerSourceProperties): Promise<Buffer> {
+export async function readSecretMaterial(source: SecretsManagerSourceProperties, keySpec: string): Promise<Buffer> {
   const region = secretRegion(source.SecretArn);
   const name = `secret ${source.SecretArn}${source.VersionId ? ` (version ${source.VersionId})` : ''}`;
   let response;
@@ -41,22 +42,30 @@ export async function readSecretMaterial(source: SecretsManagerSourceProperties)
     throw secretError(e, name);
   }
   const what = `the value of ${name}${source.JsonField ? ` field '${source.JsonField}'` : ''}`;
-  if (source.Encoding === 'BINARY') {
-    if (!response.SecretBinary) {
-      throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${name} holds a SecretString, but the encoding is BINARY; store the material as SecretBinary or choose KeyMaterialEncoding.BASE64, HEX or PEM`);
+  // No encoding given: the secret's own type decides (docs/bad-input.md, "Material encoding").
+  if (response.SecretBinary) {
+    if ((source.Encoding ?? 'BINARY') !== 'BINARY' || source.JsonField) {
+      response.SecretBinary.fill(0);
+      throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${name} holds a SecretBinary, but ${source.JsonField ? 'jsonField is set' : `the encoding is ${source.Encoding}`}; a SecretBinary is read as raw bytes (DER for RSA/ECC/SM2 keys): leave the encoding unset or use KeyMaterialEncoding.BINARY${source.JsonField ? ', without jsonField' : ''}`);
     }
     const bytes = Buffer.from(response.SecretBinary);
     response.SecretBinary.fill(0);
     return bytes;
   }
-  if (response.SecretString === undefined) {
-    throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${name} holds a SecretBinary, but the encoding is ${source.Encoding}; use KeyMaterialEncoding.BINARY`);
+  if (source.Encoding === 'BINARY' || response.SecretString === undefined) {
+    throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${name} holds a SecretString, but the encoding is BINARY; store the material as SecretBinary, or leave the encoding unset (base64 for symmetric/HMAC keys, PEM for RSA/ECC/SM2) or choose KeyMaterialEncoding.BASE64, HEX or PEM`);
   }
   const text = source.JsonField ? jsonField(response.SecretString, source.JsonField, name) : response.SecretString;
   if (text.trim().length === 0) {
     throw new ImportError(ErrorCodes.MATERIAL_SOURCE, `${what} is empty`);
   }
-  return decodeText(text, source.Encoding, what);
+  return decodeText(text, source.Encoding ?? defaultTextEncoding(keySpec), what);
+}
+
+/** A SecretString without an explicit encoding: base64 for symmetric and HMAC material, PEM otherwise. */
+function defaultTextEncoding(keySpec: string): string {
+  const kind = IMPORTABLE_KEY_SPECS[keySpec]?.kind;
+  return kind === 'SYMMETRIC' || kind === 'HMAC' ? 'BASE64' : 'PEM';
 }
 
 function jsonField(secretString: string, field: string, name: string): string {

@@ -47,8 +47,11 @@ export interface SecretsManagerSourceProperties {
   /** Pinned version; a change here is what triggers a re-import. */
   readonly VersionId?: string;
   readonly VersionStage?: string;
-  /** How the secret value encodes the material: one of {@link MATERIAL_ENCODINGS}. */
-  readonly Encoding: string;
+  /**
+   * How the secret value encodes the material: one of {@link MATERIAL_ENCODINGS}. Absent: a
+   * SecretBinary is raw bytes (DER for private keys), a SecretString base64 (symmetric, HMAC) or PEM.
+   */
+  readonly Encoding?: string;
   /** Read this top-level field of a JSON SecretString instead of the whole string. */
   readonly JsonField?: string;
 }
@@ -164,7 +167,14 @@ export const ErrorCodes = {
   TIMEOUT: 'Timeout',
   ROTATION: 'Rotation',
   AWS_ERROR: 'AwsError',
+  UNTRUSTED_EVENT: 'UntrustedEvent',
 } as const;
+
+/**
+ * The handler's environment variable holding the id of the stack it was deployed with (`AWS::StackId`):
+ * it acts only on that stack's events (docs/decisions/0011-events-only-from-own-stack.md).
+ */
+export const STACK_ID_ENV = 'CDK_KMS_BYOK_STACK_ID';
 
 /** The body a custom resource PUTs to CloudFormation's pre-signed ResponseURL. */
 export interface CustomResourceResponse {

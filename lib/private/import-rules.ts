@@ -125,3 +125,16 @@ export function partitionOf(region: string | undefined): string | undefined {
   if (region.startsWith('us-isof-')) return 'aws-iso-f';
   return 'aws';
 }
+
+/**
+ * The ImportType of an import that keeps KMS's default (NEW for a key's first material, EXISTING
+ * after): a symmetric multi-Region replica can only take its primary's material, which KMS asks
+ * for as EXISTING_KEY_MATERIAL; ImportType exists for symmetric keys only
+ * (docs.aws.amazon.com/kms/latest/APIReference/API_ImportKeyMaterial.html).
+ */
+export function defaultImportType(props: { Replica?: string; KeySpec: string }): 'EXISTING_KEY_MATERIAL' | undefined {
+  return props.Replica === 'true' && props.KeySpec === 'SYMMETRIC_DEFAULT' ? 'EXISTING_KEY_MATERIAL' : undefined;
+}
+
+/** KMS accepts a ValidTo at most 365 days after the import request (API_ImportKeyMaterial.html, ValidTo). */
+export const MAX_VALIDITY_DAYS = 365;

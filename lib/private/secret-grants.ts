@@ -11,9 +11,13 @@ export function secretArnForPolicy(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }
 
-/** What the import handler needs to read a secret: its value, and its customer managed key if any. */
-export function secretReadStatements(secret: secretsmanager.ISecret): iam.PolicyStatement[] {
-  const statements = [new iam.PolicyStatement({ actions: SECRET_READ_ACTIONS, resources: [secretArnForPolicy(secret)] })];
+/**
+ * What the import handler needs to read a secret: its value (only the pinned version, if one is
+ * pinned: docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html,
+ * `secretsmanager:VersionId`), and its customer managed key if any.
+ */
+export function secretReadStatements(secret: secretsmanager.ISecret, versionId?: string): iam.PolicyStatement[] {
+  const statements = [secretValueStatement(secret, versionId)];
   if (secret.encryptionKey) {
     statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [secret.encryptionKey.keyArn] }));
   }
@@ -33,4 +37,13 @@ export function checkSecretIsReachable(secret: secretsmanager.ISecret, scope: IC
     || Token.isUnresolved(secretStack.account) || secretStack.account !== keyStack.account) {
     throw new ByokError(ErrorCodes.MATERIAL_SOURCE, `secret ${secret.node.path} is in stack ${secretStack.stackName} (${known(secretStack.region)}, ${known(secretStack.account)}) and has no usable ARN in stack ${keyStack.stackName} (${known(keyStack.region)}, ${known(keyStack.account)}); CloudFormation cannot reference it across regions or accounts, so pass its full ARN with Secret.fromSecretCompleteArn`, scope);
   }
+}
+
+/** `secretsmanager:GetSecretValue` on one secret, limited to the pinned version if there is one. */
+export function secretValueStatement(secret: secretsmanager.ISecret, versionId?: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: SECRET_READ_ACTIONS,
+    resources: [secretArnForPolicy(secret)],
+    conditions: versionId ? { StringEquals: { 'secretsmanager:VersionId': versionId } } : undefined,
+  });
 }

@@ -64,8 +64,8 @@ describe('run-time bad input', () => {
   test('R5 symmetric material of the wrong length', async () => {
     expect(await failureOf(b64(randomBytes(33)))).toMatch(/^\[MaterialFormat\] the material in secret .* is 33 bytes; a SYMMETRIC_DEFAULT key needs exactly 32 bytes/);
   });
-  test('R6 a SecretBinary read as base64 text', async () => {
-    expect(await failureOf({ secretBinary: randomBytes(32) })).toMatch(/^\[MaterialEncoding\] secret .* holds a SecretBinary, but the encoding is BASE64; use KeyMaterialEncoding.BINARY/);
+  test('R6 a SecretBinary read as base64 text (an explicit encoding; without one it is raw bytes)', async () => {
+    expect(await failureOf({ secretBinary: randomBytes(32) }, {}, { encoding: KeyMaterialEncoding.BASE64 })).toMatch(/^\[MaterialEncoding\] secret .* holds a SecretBinary, but the encoding is BASE64; a SecretBinary is read as raw bytes .*use KeyMaterialEncoding.BINARY/);
   });
   test('R7 a SecretString read as binary', async () => {
     expect(await failureOf(b64(randomBytes(32)), {}, { encoding: KeyMaterialEncoding.BINARY })).toMatch(/^\[MaterialEncoding\] secret .* holds a SecretString, but the encoding is BINARY/);

@@ -10,9 +10,22 @@ import { LocalCloud, LocalStack } from '../../testing/harness';
 export const REGION = 'us-east-1';
 export const ACCOUNT = '111122223333';
 
+/**
+ * A fresh temporary directory, removed after the test file's last test (the harness reads the
+ * handler bundle from an assembly until then).
+ */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+const created: string[] = [];
+// Registered when a test file imports this module (hooks cannot be added from inside a test).
+afterAll(() => { for (const d of created.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
 /** Synthesizes a one-stack app into a fresh directory; returns the directory. */
 export function synth(build: (stack: Stack) => void, stackName = 'E2E', env = { account: ACCOUNT, region: REGION }): string {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-e2e-'));
+  const outdir = tempDir('byok-e2e-');
   const app = new App({ outdir });
   const stack = new Stack(app, stackName, { env });
   build(stack);
@@ -39,7 +52,7 @@ export function expectEveryInvocationAnswered(stack: LocalStack): void {
 }
 
 /** Synthesizes bin/app.js exactly as the CDK CLI does (CDK_OUTDIR + CDK_CONTEXT_JSON); returns the directory. */
-export function synthExampleApp(context: Record<string, unknown>, outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-app-'))): string {
+export function synthExampleApp(context: Record<string, unknown>, outdir = tempDir('byok-app-')): string {
   execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'app.js')], {
     env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
     stdio: ['ignore', 'ignore', 'pipe'],

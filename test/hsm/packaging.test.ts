@@ -16,6 +16,7 @@ beforeAll(() => {
   outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'byok-asset-')), 'import-handler');
   execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-handler.js'), outdir], { stdio: 'pipe' });
 }, 120_000);
+afterAll(() => fs.rmSync(path.dirname(outdir), { recursive: true, force: true }));
 
 function listing(dir: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -78,6 +79,10 @@ test('the bundle loads without touching a native module; koffi and pkcs11js load
 
 test('without its native files the bundle still loads (the Secrets Manager source needs none)', () => {
   const stripped = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-stripped-'));
-  fs.copyFileSync(path.join(outdir, 'index.js'), path.join(stripped, 'index.js'));
-  expect(runIsolated(`console.log(typeof require(${JSON.stringify(path.join(stripped, 'index.js'))}).handler)`).trim()).toBe('function');
+  try {
+    fs.copyFileSync(path.join(outdir, 'index.js'), path.join(stripped, 'index.js'));
+    expect(runIsolated(`console.log(typeof require(${JSON.stringify(path.join(stripped, 'index.js'))}).handler)`).trim()).toBe('function');
+  } finally {
+    fs.rmSync(stripped, { recursive: true, force: true });
+  }
 });

@@ -1,10 +1,10 @@
 import { generateKeyPairSync, randomBytes } from 'crypto';
-import * as http from 'http';
 import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { handler } from '../../lambda';
+import { describeKeyFollowsCalls } from './kms-state';
+import { httpsServer, invoke, STACK_ID } from './handler-env';
 
 const kms = mockClient(KMSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -12,20 +12,19 @@ const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/k1';
 const PRIMARY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
 const wrappingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const context = { getRemainingTimeInMillis: () => 60_000 };
-let server: http.Server;
+let server: Awaited<ReturnType<typeof httpsServer>>;
 let bodies: any[] = [];
 let url = '';
 let logs: any[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
+  server = await httpsServer((req, res) => {
     let b = '';
     req.on('data', (d) => { b += d; }).on('end', () => { bodies.push(JSON.parse(b)); res.end(); });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as any).port}/response`;
+  url = server.url;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => server.close());
 beforeEach(() => {
   bodies = [];
   logs = [];
@@ -33,6 +32,7 @@ beforeEach(() => {
   secrets.reset();
   kms.on(GetParametersForImportCommand).resolves({ ImportToken: Buffer.from('token'), PublicKey: wrappingKey.publicKey.export({ type: 'spki', format: 'der' }) });
   kms.on(ImportKeyMaterialCommand).resolves({ KeyId: KEY_ARN, KeyMaterialId: 'a'.repeat(64) });
+  describeKeyFollowsCalls(kms);
   secrets.on(GetSecretValueCommand).resolves({ SecretString: randomBytes(32).toString('base64') });
   jest.spyOn(console, 'log').mockImplementation((line: string) => { logs.push(JSON.parse(line)); });
 });
@@ -46,7 +46,7 @@ const importProperties = (overrides: Record<string, unknown> = {}): any => ({
 });
 
 const event = (overrides: Record<string, unknown> = {}): any => ({
-  RequestType: 'Create', ResponseURL: url, StackId: 'stack', RequestId: 'req-1', LogicalResourceId: 'KeyImport', ResourceType: 'Custom::KmsKeyMaterialImport',
+  RequestType: 'Create', ResponseURL: url, StackId: STACK_ID, RequestId: 'req-1', LogicalResourceId: 'KeyImport', ResourceType: 'Custom::KmsKeyMaterialImport',
   ServiceToken: 'arn', ResourceProperties: importProperties(),
   ...overrides,
 });
@@ -61,9 +61,9 @@ const renewal = (properties: any): any => ({ source: 'cdk-kms-byok', action: 're
 
 describe('custom resource events', () => {
   test('a successful Create answers SUCCESS with the key ARN as physical id and the import attributes', async () => {
-    await handler(event(), context);
+    await invoke(event(), context);
     expect(bodies).toEqual([{
-      Status: 'SUCCESS', PhysicalResourceId: KEY_ARN, StackId: 'stack', RequestId: 'req-1', LogicalResourceId: 'KeyImport',
+      Status: 'SUCCESS', PhysicalResourceId: KEY_ARN, StackId: STACK_ID, RequestId: 'req-1', LogicalResourceId: 'KeyImport',
       Data: { KeyArn: KEY_ARN, KeyId: 'k1', KeyMaterialId: 'a'.repeat(64), ValidTo: '' },
     }]);
     expect(logs.map((l) => l.message)).toEqual(['received', 'imported key material', 'succeeded']);
@@ -72,13 +72,13 @@ describe('custom resource events', () => {
 
   test('an Update is dispatched to update: unchanged properties answer from DescribeKey without importing', async () => {
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k1', CurrentKeyMaterialId: 'b'.repeat(64) } });
-    await handler(event({ RequestType: 'Update', PhysicalResourceId: KEY_ARN, OldResourceProperties: importProperties() }), context);
+    await invoke(event({ RequestType: 'Update', PhysicalResourceId: KEY_ARN, OldResourceProperties: importProperties() }), context);
     expect(bodies[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: KEY_ARN, Data: { KeyMaterialId: 'b'.repeat(64) } });
     expect(kms).not.toHaveReceivedCommand(ImportKeyMaterialCommand);
   });
 
   test('a failed Update keeps the resource\'s physical id', async () => {
-    await handler(event({
+    await invoke(event({
       RequestType: 'Update', PhysicalResourceId: KEY_ARN,
       ResourceProperties: importProperties({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }), OldResourceProperties: importProperties(),
     }), context);
@@ -87,20 +87,20 @@ describe('custom resource events', () => {
 
   test('a Delete that shreds the material calls DeleteImportedKeyMaterial and answers SUCCESS', async () => {
     kms.on(DeleteImportedKeyMaterialCommand).resolves({});
-    await handler(event({ RequestType: 'Delete', PhysicalResourceId: KEY_ARN, ResourceProperties: importProperties({ DeleteMaterialOnRemoval: 'true' }) }), context);
+    await invoke(event({ RequestType: 'Delete', PhysicalResourceId: KEY_ARN, ResourceProperties: importProperties({ DeleteMaterialOnRemoval: 'true' }) }), context);
     expect(kms).toHaveReceivedCommandWith(DeleteImportedKeyMaterialCommand, { KeyId: KEY_ARN });
     expect(bodies[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: KEY_ARN, Data: {} });
   });
 
   test('a Secrets Manager error the source does not map is answered FAILED with the AwsError code, its name and message', async () => {
     secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('An error occurred on the server side.'), { name: 'InternalServiceError' }));
-    await handler(event(), context);
+    await invoke(event(), context);
     expect(bodies[0]).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'import-failed-req-1' });
     expect(bodies[0].Reason).toMatch(/^\[AwsError\] InternalServiceError\b.*: An error occurred on the server side\. \(resource KeyImport\)$/);
   });
 
   test('an unexpected error (an Update without OldResourceProperties) is still answered, with its name and message', async () => {
-    await handler(event({ RequestType: 'Update', PhysicalResourceId: KEY_ARN }), context);
+    await invoke(event({ RequestType: 'Update', PhysicalResourceId: KEY_ARN }), context);
     expect(bodies).toHaveLength(1);
     expect(bodies[0]).toMatchObject({ Status: 'FAILED', PhysicalResourceId: KEY_ARN });
     expect(bodies[0].Reason).toMatch(/^\[AwsError\] TypeError: .+ \(resource KeyImport\)$/);
@@ -108,23 +108,23 @@ describe('custom resource events', () => {
   });
 
   test('a Create without Material is refused with InvalidProperty', async () => {
-    await handler(event({ ResourceProperties: importProperties({ Material: undefined }) }), context);
+    await invoke(event({ ResourceProperties: importProperties({ Material: undefined }) }), context);
     expect(bodies[0]).toMatchObject({ Status: 'FAILED', Reason: '[InvalidProperty] property Material is missing (resource KeyImport)' });
     expect(kms).not.toHaveReceivedAnyCommand();
   });
 
   test('a Create without Expiration is refused with InvalidProperty', async () => {
-    await handler(event({ ResourceProperties: importProperties({ Expiration: {} }) }), context);
+    await invoke(event({ ResourceProperties: importProperties({ Expiration: {} }) }), context);
     expect(bodies[0]).toMatchObject({ Status: 'FAILED', Reason: '[InvalidProperty] property Expiration is missing (resource KeyImport)' });
   });
 
   test('a Create with an empty WrappingKeySpec is refused naming it', async () => {
-    await handler(event({ ResourceProperties: importProperties({ WrappingKeySpec: '' }) }), context);
+    await invoke(event({ ResourceProperties: importProperties({ WrappingKeySpec: '' }) }), context);
     expect(bodies[0].Reason).toBe('[InvalidProperty] property WrappingKeySpec is missing (resource KeyImport)');
   });
 
   test('an event without ResourceProperties is answered FAILED, not dropped', async () => {
-    await handler(event({ ResourceProperties: undefined }), context);
+    await invoke(event({ ResourceProperties: undefined }), context);
     expect(bodies[0]).toMatchObject({ Status: 'FAILED', Reason: '[InvalidProperty] property KeyArn is missing (resource KeyImport)' });
   });
 });
@@ -134,7 +134,7 @@ describe('primary key lookup events', () => {
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: {
       KeyId: 'mrk', Arn: PRIMARY_ARN, MultiRegion: true, MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY' }, Origin: 'EXTERNAL', KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT',
     } });
-    await handler(lookupEvent(), context);
+    await invoke(lookupEvent(), context);
     expect(kms).toHaveReceivedCommandWith(DescribeKeyCommand, { KeyId: 'alias/bluescape' });
     expect(kms).not.toHaveReceivedCommand(GetParametersForImportCommand);
     expect(bodies[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PRIMARY_ARN, LogicalResourceId: 'KeyPrimaryLookup', Data: { Arn: PRIMARY_ARN } });
@@ -142,7 +142,7 @@ describe('primary key lookup events', () => {
 
   test('a failed lookup is answered FAILED with the lookup\'s code', async () => {
     kms.on(DescribeKeyCommand).rejects(Object.assign(new Error('Alias is not found.'), { name: 'NotFoundException' }));
-    await handler(lookupEvent(), context);
+    await invoke(lookupEvent(), context);
     expect(bodies[0]).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'import-failed-req-1', Reason: expect.stringMatching(/^\[KeyState\] primary key alias\/bluescape in us-east-1 was not found/) });
   });
 
@@ -150,13 +150,13 @@ describe('primary key lookup events', () => {
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: {
       KeyId: 'mrk', Arn: PRIMARY_ARN, MultiRegion: true, MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY' }, Origin: 'EXTERNAL', KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT',
     } });
-    await handler(lookupEvent({ RequestType: 'Update', PhysicalResourceId: PRIMARY_ARN, OldResourceProperties: {} }), context);
+    await invoke(lookupEvent({ RequestType: 'Update', PhysicalResourceId: PRIMARY_ARN, OldResourceProperties: {} }), context);
     expect(kms).toHaveReceivedCommandTimes(DescribeKeyCommand, 1);
     expect(bodies[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PRIMARY_ARN });
   });
 
   test('a Delete of the lookup succeeds with its physical id and makes no call', async () => {
-    await handler(lookupEvent({ RequestType: 'Delete', PhysicalResourceId: PRIMARY_ARN }), context);
+    await invoke(lookupEvent({ RequestType: 'Delete', PhysicalResourceId: PRIMARY_ARN }), context);
     expect(kms).not.toHaveReceivedAnyCommand();
     expect(bodies[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PRIMARY_ARN, Data: {} });
   });
@@ -166,7 +166,7 @@ describe('scheduled renewal', () => {
   test('a renewal re-imports, logs the new ValidTo and answers no ResponseURL', async () => {
     const properties = importProperties({ Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: '86400' } });
     const before = Date.now();
-    await expect(handler(renewal(properties), context)).resolves.toBeUndefined();
+    await expect(invoke(renewal(properties), context)).resolves.toBeUndefined();
     expect(kms).toHaveReceivedCommandWith(ImportKeyMaterialCommand, { KeyId: KEY_ARN, ExpirationModel: 'KEY_MATERIAL_EXPIRES' });
     const line = logs.find((l) => l.message === 'renewed key material');
     expect(line).toMatchObject({ keyArn: KEY_ARN, keyMaterialId: 'a'.repeat(64) });
@@ -176,18 +176,18 @@ describe('scheduled renewal', () => {
 
   test('a failed renewal logs the reason and throws it, so that Lambda counts an error and EventBridge retries', async () => {
     kms.on(ImportKeyMaterialCommand).rejects(Object.assign(new Error('key is disabled'), { name: 'DisabledException' }));
-    await expect(handler(renewal(importProperties()), context)).rejects.toThrow(`[KeyState] key ${KEY_ARN} is disabled: key is disabled; enable it first`);
+    await expect(invoke(renewal(importProperties()), context)).rejects.toThrow(`[KeyState] key ${KEY_ARN} is disabled: key is disabled; enable it first`);
     expect(logs.find((l) => l.message === 'renewal failed')).toEqual({ message: 'renewal failed', keyArn: KEY_ARN, reason: `[KeyState] key ${KEY_ARN} is disabled: key is disabled; enable it first` });
     expect(bodies).toHaveLength(0);
   });
 
   test('a renewal with incomplete properties fails before any call', async () => {
-    await expect(handler(renewal(importProperties({ Material: {} })), context)).rejects.toThrow('[InvalidProperty] property Material is missing');
+    await expect(invoke(renewal(importProperties({ Material: {} })), context)).rejects.toThrow('[InvalidProperty] property Material is missing');
     expect(kms).not.toHaveReceivedAnyCommand();
   });
 
   test('a renewal without properties fails and logs no key', async () => {
-    await expect(handler(renewal(undefined), context)).rejects.toThrow('[InvalidProperty] property KeyArn is missing');
+    await expect(invoke(renewal(undefined), context)).rejects.toThrow('[InvalidProperty] property KeyArn is missing');
     expect(logs.find((l) => l.message === 'renewal failed')).toEqual({ message: 'renewal failed', reason: '[InvalidProperty] property KeyArn is missing' });
   });
 });

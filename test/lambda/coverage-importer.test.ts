@@ -6,6 +6,7 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { describeKeyFollowsCalls } from './kms-state';
 import { ImportResourceProperties } from '../../lib/private/contract';
 import { ImportError } from '../../lambda/errors';
 import { create, remove, renew, update, validToFor } from '../../lambda/importer';
@@ -54,7 +55,7 @@ beforeEach(() => {
   secrets.reset();
   kms.on(GetParametersForImportCommand).resolves({ KeyId: KEY_ARN, ImportToken: Buffer.from('token'), PublicKey: PUBLIC_KEY });
   kms.on(ImportKeyMaterialCommand).resolves({ KeyId: KEY_ARN, KeyMaterialId: 'a'.repeat(64) });
-  kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', CurrentKeyMaterialId: 'b'.repeat(64) } });
+  describeKeyFollowsCalls(kms);
   secrets.on(GetSecretValueCommand).resolves({ SecretString: randomBytes(32).toString('base64') });
 });
 
@@ -216,9 +217,15 @@ describe('validToFor', () => {
   });
 
   test('an absolute ValidTo is returned by the import as an ISO date', async () => {
-    const result = await create(expiring({ ValidTo: '2099-01-01T00:00:00Z' }), {});
+    const result = await create(expiring({ ValidTo: '2099-01-01T00:00:00Z' }), { now: () => new Date('2098-06-01T00:00:00Z') });
     expect(result.data.ValidTo).toBe('2099-01-01T00:00:00.000Z');
     expect(kms).toHaveReceivedCommandWith(ImportKeyMaterialCommand, { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: new Date('2099-01-01T00:00:00Z') });
+  });
+
+  test('a ValidTo more than 365 days after the import fails it with Expiration before any call (KMS would refuse it)', async () => {
+    const error = await create(expiring({ ValidTo: '2099-01-01T00:00:00Z' }), { now: () => new Date('2097-12-31T00:00:00Z') }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'Expiration', message: 'the expiration date 2099-01-01T00:00:00.000Z is more than 365 days after this import; KMS accepts at most 365 days: set a nearer KeyMaterialExpiration and deploy again' });
+    expect(kms).not.toHaveReceivedCommand(ImportKeyMaterialCommand);
   });
 });
 
@@ -289,6 +296,26 @@ describe('renew', () => {
     const result = await renew(props({ Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: '3600' } }), { now: () => now, log });
     expect(result).toEqual({ physicalResourceId: KEY_ARN, data: { KeyArn: KEY_ARN, KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', KeyMaterialId: 'a'.repeat(64), ValidTo: '2027-01-01T01:00:00.000Z' } });
     expect(log).toHaveBeenCalledWith('imported key material', { keyArn: KEY_ARN, keyMaterialId: 'a'.repeat(64), validTo: '2027-01-01T01:00:00.000Z' });
+  });
+
+  test('a renewal of non-current material (after a rolled-back rotation) fails with Rotation, naming both materials', async () => {
+    describeKeyFollowsCalls(kms, 'c'.repeat(64));
+    const e = await failure(renew(props({ Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: '3600' } }), {}));
+    expect(e.code).toBe('Rotation');
+    expect(e.message).toContain(`renewed material ${'a'.repeat(64)} of secret `);
+    expect(e.message).toContain(`uses material ${'c'.repeat(64)}, which this renewal does not renew`);
+  });
+});
+
+describe('the answer names the material KMS uses', () => {
+  test('a rollback that re-imports the earlier material after a rotation answers with the current (newer) material, and logs the difference', async () => {
+    describeKeyFollowsCalls(kms, 'c'.repeat(64));
+    const log = jest.fn();
+    const pinned = (v: string) => props({ Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, Encoding: 'BASE64', VersionId: v }, RotateOnNewMaterial: 'true' });
+    const result = await update(pinned('v1'), pinned('v2'), { log });
+    expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 1);
+    expect(result.data.KeyMaterialId).toBe('c'.repeat(64));
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('KMS cannot rotate back'), { keyArn: KEY_ARN, importedKeyMaterialId: 'a'.repeat(64), currentKeyMaterialId: 'c'.repeat(64) });
   });
 });
 

@@ -3,6 +3,7 @@ import { GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient } fr
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { describeKeyFollowsCalls } from './kms-state';
 import { ImportResourceProperties, OfflineWrapSourceProperties, PublishedImportParameters } from '../../lib/private/contract';
 import { ImportError } from '../../lambda/errors';
 import { create, update } from '../../lambda/importer';
@@ -50,6 +51,7 @@ beforeEach(() => {
   secrets.reset();
   kms.on(GetParametersForImportCommand).resolves({ KeyId: KEY_ARN, ImportToken: Buffer.from('fresh-token'), PublicKey: PUBLIC_KEY, ParametersValidTo: TOKEN_VALID_TO });
   kms.on(ImportKeyMaterialCommand).resolves({ KeyId: KEY_ARN, KeyMaterialId: 'f'.repeat(64) });
+  describeKeyFollowsCalls(kms);
   secrets.on(PutSecretValueCommand).resolves({});
   secrets.on(GetSecretValueCommand, { SecretId: PARAMS_ARN }).resolves({ SecretString: JSON.stringify(published()) });
   secrets.on(GetSecretValueCommand, { SecretId: WRAPPED_ARN }).resolves({ SecretString: WRAPPED.toString('base64') });
@@ -110,6 +112,16 @@ describe('offline wrap, phase 1', () => {
 });
 
 describe('offline wrap, phase 2', () => {
+  test('into a symmetric multi-Region replica imports as EXISTING_KEY_MATERIAL (a replica only takes its primary\'s material)', async () => {
+    await create(props(phase2, { Replica: 'true' }), ctx);
+    expect(kms).toHaveReceivedCommandWith(ImportKeyMaterialCommand, { KeyId: KEY_ARN, ImportType: 'EXISTING_KEY_MATERIAL' });
+  });
+
+  test('into a primary key leaves the ImportType to KMS', async () => {
+    await create(props(phase2), ctx);
+    expect(kms.commandCalls(ImportKeyMaterialCommand)[0].args[0].input.ImportType).toBeUndefined();
+  });
+
   test('imports the base64 blob with the published token, reading the pinned version of the wrapped secret', async () => {
     const log = jest.fn();
     const result = await create(props(phase2), { ...ctx, log });

@@ -15,7 +15,7 @@ const source = (overrides: Partial<SecretsManagerSourceProperties> = {}): Secret
 });
 
 async function failure(s: SecretsManagerSourceProperties): Promise<ImportError> {
-  const e = await readSecretMaterial(s).then(() => undefined, (err) => err);
+  const e = await readSecretMaterial(s, 'SYMMETRIC_DEFAULT').then(() => undefined, (err) => err);
   expect(e).toBeInstanceOf(ImportError);
   return e as ImportError;
 }
@@ -28,14 +28,14 @@ describe('readSecretMaterial', () => {
   test('a base64 SecretString is decoded, read in the secret\'s own region', async () => {
     const material = randomBytes(32);
     secrets.on(GetSecretValueCommand).resolves({ SecretString: material.toString('base64') });
-    await expect(readSecretMaterial(source())).resolves.toEqual(material);
+    await expect(readSecretMaterial(source(), 'SYMMETRIC_DEFAULT')).resolves.toEqual(material);
     const client = secrets.commandCalls(GetSecretValueCommand)[0].thisValue as SecretsManagerClient;
     await expect(client.config.region()).resolves.toBe('eu-central-1');
   });
 
   test('a pinned VersionId and VersionStage are passed to GetSecretValue', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'AAAA' });
-    await readSecretMaterial(source({ VersionId: 'v-7', VersionStage: 'AWSPREVIOUS' }));
+    await readSecretMaterial(source({ VersionId: 'v-7', VersionStage: 'AWSPREVIOUS' }), 'SYMMETRIC_DEFAULT');
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: 'v-7', VersionStage: 'AWSPREVIOUS' });
   });
 
@@ -55,7 +55,7 @@ describe('readSecretMaterial', () => {
     const bytes = new Uint8Array(randomBytes(32));
     const expected = Buffer.from(bytes);
     secrets.on(GetSecretValueCommand).resolves({ SecretBinary: bytes });
-    const result = await readSecretMaterial(source({ Encoding: 'BINARY' }));
+    const result = await readSecretMaterial(source({ Encoding: 'BINARY' }), 'SYMMETRIC_DEFAULT');
     expect(result).toEqual(expected);
     expect(bytes.every((b) => b === 0)).toBe(true);
   });
@@ -64,14 +64,42 @@ describe('readSecretMaterial', () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'AAAA' });
     const e = await failure(source({ Encoding: 'BINARY', VersionId: 'v-2' }));
     expect(e.code).toBe('MaterialEncoding');
-    expect(e.message).toBe(`secret ${SECRET_ARN} (version v-2) holds a SecretString, but the encoding is BINARY; store the material as SecretBinary or choose KeyMaterialEncoding.BASE64, HEX or PEM`);
+    expect(e.message).toBe(`secret ${SECRET_ARN} (version v-2) holds a SecretString, but the encoding is BINARY; store the material as SecretBinary, or leave the encoding unset (base64 for symmetric/HMAC keys, PEM for RSA/ECC/SM2) or choose KeyMaterialEncoding.BASE64, HEX or PEM`);
+  });
+
+  describe('without an encoding, the secret decides', () => {
+    test('a SecretBinary is the raw bytes (what --secret-binary fileb:// stores), and the SDK\'s buffer is zeroed', async () => {
+      const bytes = new Uint8Array(randomBytes(32));
+      const expected = Buffer.from(bytes);
+      secrets.on(GetSecretValueCommand).resolves({ SecretBinary: bytes });
+      await expect(readSecretMaterial(source({ Encoding: undefined }), 'SYMMETRIC_DEFAULT')).resolves.toEqual(expected);
+      expect(bytes.every((b) => b === 0)).toBe(true);
+    });
+
+    test('a SecretString is base64 for a symmetric or HMAC key', async () => {
+      const material = randomBytes(32);
+      secrets.on(GetSecretValueCommand).resolves({ SecretString: material.toString('base64') });
+      await expect(readSecretMaterial(source({ Encoding: undefined }), 'HMAC_256')).resolves.toEqual(material);
+    });
+
+    test('a SecretString is PEM for an asymmetric key', async () => {
+      secrets.on(GetSecretValueCommand).resolves({ SecretString: 'QUJD' });
+      const e = await readSecretMaterial(source({ Encoding: undefined }), 'ECC_NIST_P256').catch((err) => err);
+      expect(e).toMatchObject({ code: 'MaterialEncoding', message: expect.stringContaining('is not PEM') });
+    });
+
+    test('a SecretBinary with jsonField is refused: only a SecretString has fields', async () => {
+      secrets.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array(32) });
+      const e = await failure(source({ Encoding: undefined, JsonField: 'key' }));
+      expect(e).toMatchObject({ code: 'MaterialEncoding', message: `secret ${SECRET_ARN} holds a SecretBinary, but jsonField is set; a SecretBinary is read as raw bytes (DER for RSA/ECC/SM2 keys): leave the encoding unset or use KeyMaterialEncoding.BINARY, without jsonField` });
+    });
   });
 
   test('a text encoding of a secret that holds a SecretBinary says to use BINARY', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array(32) });
     const e = await failure(source({ Encoding: 'HEX' }));
     expect(e.code).toBe('MaterialEncoding');
-    expect(e.message).toBe(`secret ${SECRET_ARN} holds a SecretBinary, but the encoding is HEX; use KeyMaterialEncoding.BINARY`);
+    expect(e.message).toBe(`secret ${SECRET_ARN} holds a SecretBinary, but the encoding is HEX; a SecretBinary is read as raw bytes (DER for RSA/ECC/SM2 keys): leave the encoding unset or use KeyMaterialEncoding.BINARY`);
   });
 
   test('a white-space-only value is reported as empty, naming the JSON field', async () => {
@@ -89,7 +117,7 @@ describe('readSecretMaterial', () => {
   test('a JSON field is read and decoded with the encoding', async () => {
     const material = randomBytes(32);
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ other: 'x', key: material.toString('hex') }) });
-    await expect(readSecretMaterial(source({ JsonField: 'key', Encoding: 'HEX' }))).resolves.toEqual(material);
+    await expect(readSecretMaterial(source({ JsonField: 'key', Encoding: 'HEX' }), 'SYMMETRIC_DEFAULT')).resolves.toEqual(material);
   });
 
   test('a jsonField on a value that is not JSON is refused without quoting the value', async () => {
@@ -172,7 +200,7 @@ describe('GetSecretValue errors', () => {
 
   test('an unknown error is reported as a Secrets Manager error naming the secret', async () => {
     secrets.on(GetSecretValueCommand).rejects(named('InternalServiceError', 'try again'));
-    const e = await readSecretMaterial(source()).then(() => undefined, (err) => err);
+    const e = await readSecretMaterial(source(), 'SYMMETRIC_DEFAULT').then(() => undefined, (err) => err);
     expect(e).toBeInstanceOf(ImportError);
     expect(e.code).toBe('AwsError');
     expect(e.message).toMatch(/^InternalServiceError from Secrets Manager reading secret arn:aws:secretsmanager:.*: try again$/);
@@ -180,7 +208,7 @@ describe('GetSecretValue errors', () => {
 
   test('a thrown non-Error value is reported without a message', async () => {
     secrets.on(GetSecretValueCommand).callsFake(() => Promise.reject('socket hang up'));
-    const e = await readSecretMaterial(source()).then(() => undefined, (err) => err);
+    const e = await readSecretMaterial(source(), 'SYMMETRIC_DEFAULT').then(() => undefined, (err) => err);
     expect(e).toBeInstanceOf(ImportError);
     expect(e.message).toMatch(/^Error from Secrets Manager reading secret /);
   });

@@ -1,11 +1,12 @@
 import { generateKeyPairSync, randomBytes } from 'crypto';
 import {
-  DeleteImportedKeyMaterialCommand, DescribeKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand,
+  DeleteImportedKeyMaterialCommand, GetParametersForImportCommand, ImportKeyMaterialCommand,
   IncorrectKeyMaterialException, InvalidImportTokenException, KMSClient, KMSInvalidStateException, RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { describeKeyFollowsCalls } from './kms-state';
 import { ImportResourceProperties } from '../../lib/private/contract';
 import * as wrap from '../../lambda/wrap';
 import { create, remove, renew, update } from '../../lambda/importer';
@@ -30,7 +31,7 @@ beforeEach(() => {
   secrets.reset();
   kms.on(GetParametersForImportCommand).resolves({ KeyId: KEY_ARN, ImportToken: Buffer.from('token'), PublicKey: wrappingKey.publicKey.export({ type: 'spki', format: 'der' }) });
   kms.on(ImportKeyMaterialCommand).resolves({ KeyId: KEY_ARN, KeyMaterialId: 'a'.repeat(64) });
-  kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', CurrentKeyMaterialId: 'b'.repeat(64) } });
+  describeKeyFollowsCalls(kms);
   secrets.on(GetSecretValueCommand).resolves({ SecretString: randomBytes(32).toString('base64') });
 });
 
@@ -134,6 +135,7 @@ describe('create', () => {
 
 describe('update', () => {
   test('unchanged material and expiry make no call that changes state', async () => {
+    describeKeyFollowsCalls(kms, 'b'.repeat(64));
     const result = await update(props(), props(), {});
     expect(kms).not.toHaveReceivedCommand(ImportKeyMaterialCommand);
     expect(kms).not.toHaveReceivedCommand(GetParametersForImportCommand);

@@ -23,10 +23,10 @@ describe('KeyMaterial.fromSecret', () => {
     expect(kmsStatements).toEqual([{ Action: 'kms:Decrypt', Effect: 'Allow', Resource: CMK_ARN }]);
   });
 
-  test('asymmetric material defaults to PEM, and versionStage is passed on', () => {
+  test('asymmetric material leaves the encoding to the secret (the handler reads a SecretString as PEM), and versionStage is passed on', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret, { versionStage: 'AWSPENDING' }), keySpec: kms.KeySpec.ECC_NIST_P256 });
-    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, Encoding: 'PEM', VersionStage: 'AWSPENDING' } });
+    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, VersionStage: 'AWSPENDING' } });
   });
 
   test('a secret of an environment-agnostic stack, used in another stack, is refused naming the unknown environment', () => {

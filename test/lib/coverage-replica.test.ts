@@ -18,7 +18,7 @@ describe('ExternalKeyReplica', () => {
     new ExternalKeyReplica(stack, 'Key', { material, primaryRegion: 'us-east-1', primaryAlias: 'alias/mac', keySpec: kms.KeySpec.HMAC_384 });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('Custom::KmsPrimaryKeyLookup', { KeySpec: 'HMAC_384', KeyUsage: 'GENERATE_VERIFY_MAC' });
-    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { KeySpec: 'HMAC_384', KeyUsage: 'GENERATE_VERIFY_MAC', Replica: 'true', Material: Match.objectLike({ Encoding: 'BASE64' }) });
+    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { KeySpec: 'HMAC_384', KeyUsage: 'GENERATE_VERIFY_MAC', Replica: 'true', Material: Match.objectLike({ Type: 'SecretsManager' }) });
   });
 
   test('a replica of a key spec that cannot be imported is refused before anything is declared', () => {

@@ -28,7 +28,7 @@ describe('examples', () => {
     const stack = new RsaSigningStack(new App(), 'Rsa', { materialSecretArn: secret, partnerAccountId: '123456789012' });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY' });
-    t.hasResourceProperties('Custom::KmsKeyMaterialImport', { WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', Material: Match.objectLike({ Encoding: 'PEM' }) });
+    t.hasResourceProperties('Custom::KmsKeyMaterialImport', { WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', Material: Match.objectLike({ Type: 'SecretsManager', Encoding: Match.absent() }) });
     t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [Match.objectLike({ Action: 'kms:Sign', Resource: importedArn('SigningKey') })] } });
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
   });

@@ -7,13 +7,13 @@ import { ExternalKey, IMPORT_RESOURCE_TYPE, KeyMaterial, KeyMaterialEncoding, Ke
 import { SECRET_ARN, stackWithSecret } from './helpers';
 
 describe('ExternalKey', () => {
-  test('declares an EXTERNAL-origin symmetric key that is retained by default', () => {
+  test('declares an EXTERNAL-origin symmetric key that is retained by default, except when its creation rolls back', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
     const t = Template.fromStack(stack);
     t.hasResource('AWS::KMS::Key', {
       Properties: Match.objectLike({ Origin: 'EXTERNAL', KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' }),
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
     t.hasResourceProperties('AWS::KMS::Key', Match.not(Match.objectLike({ EnableKeyRotation: Match.anyValue() })));
@@ -36,7 +36,7 @@ describe('ExternalKey', () => {
       KeyUsage: 'ENCRYPT_DECRYPT',
       WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
       WrappingKeySpec: 'RSA_4096',
-      Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, VersionId: 'v-1', Encoding: 'BASE64', JsonField: 'key' },
+      Material: { Type: 'SecretsManager', SecretArn: SECRET_ARN, VersionId: 'v-1', JsonField: 'key' },
       Expiration: { Model: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
     });
   });

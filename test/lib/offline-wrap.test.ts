@@ -27,6 +27,6 @@ describe('KeyMaterial.fromOfflineWrap', () => {
     const t = Template.fromStack(stack);
     t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { Material: { Type: 'OfflineWrap', ParametersSecretArn: PARAMS, WrappedSecretArn: WRAPPED, WrappedVersionId: 'v2', ParametersGeneration: '3' } });
     const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
-    expect(statements.filter((s: any) => s.Resource === WRAPPED)).toEqual([{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: WRAPPED }]);
+    expect(statements.filter((s: any) => s.Resource === WRAPPED)).toEqual([{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: WRAPPED, Condition: { StringEquals: { 'secretsmanager:VersionId': 'v2' } } }]);
   });
 });

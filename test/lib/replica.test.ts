@@ -24,7 +24,7 @@ describe('ExternalKeyReplica', () => {
     t.hasResourceProperties('Custom::KmsPrimaryKeyLookup', { PrimaryRegion: 'us-east-1', AliasName: 'alias/bluescape', KeySpec: 'SYMMETRIC_DEFAULT' });
     t.hasResource('AWS::KMS::ReplicaKey', {
       Properties: Match.objectLike({ PrimaryKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyPrimaryLookup'), 'Arn'] }, KeyPolicy: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowUseOfTheKeyByPartner123456789012' })]) }) }),
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
     t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { Replica: 'true', KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] }, Material: Match.objectLike({ SecretArn: SECRET }) });
     t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({

@@ -1,3 +1,5 @@
 export * from './local-cloud';
 export type { CustomResourceResponse } from './response-server';
 export { MotoServer } from './moto';
+export { CloudFormationServer } from './cloudformation';
+export type { StackResourceDetail } from './cloudformation';

@@ -5,6 +5,7 @@ import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, R
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf } from '../../lib/private/import-rules';
 import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
+import { CloudFormationServer, StackResourceDetail } from './cloudformation';
 import { Invocation, invokeHandler } from './lambda-runner';
 import { MotoServer } from './moto';
 import { CustomResourceResponse, ResponseServer } from './response-server';
@@ -65,24 +66,43 @@ export class DeploymentFailed extends Error {
 export class LocalCloud {
   public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
     const accountId = options.accountId ?? '111122223333';
-    const [kms, moto, responses] = await Promise.all([
+    const started: { cloud?: LocalCloud } = {};
+    const [kms, moto, responses, cloudFormation] = await Promise.all([
       KmsEmulator.start({
         region: options.region, accountId, ...options.emulator,
         accounts: Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a])),
       }),
       MotoServer.start(accountId),
       ResponseServer.start(),
+      CloudFormationServer.start((name, logicalId, account) => started.cloud?.describeStackResource(name, logicalId, account),
+        (accessKeyId) => /^AKIALOCAL(\d{12})$/.exec(accessKeyId)?.[1] ?? accountId),
     ]);
-    return new LocalCloud(kms, moto, responses, options.region ?? 'us-east-1', accountId);
+    started.cloud = new LocalCloud(kms, moto, responses, cloudFormation, options.region ?? 'us-east-1', accountId);
+    return started.cloud;
   }
 
   private constructor(
     public readonly kms: KmsEmulator,
     private readonly moto: MotoServer,
     public readonly responses: ResponseServer,
+    /** The local CloudFormation API (DescribeStackResource), for the handler's check of an event's origin. */
+    public readonly cloudFormation: CloudFormationServer,
     public readonly defaultRegion: string,
     public readonly accountId: string,
   ) {}
+
+  private readonly stacks: LocalStack[] = [];
+
+  /** Registers a stack for the local CloudFormation API. @internal */
+  public _register(stack: LocalStack): void {
+    this.stacks.push(stack);
+  }
+
+  /** What CloudFormation's DescribeStackResource answers: a stack by name or id, in the caller's account. */
+  public describeStackResource(stackName: string, logicalId: string, account: string): StackResourceDetail | undefined {
+    const stack = this.stacks.find((s) => (s.stackId === stackName || s.stackName === stackName) && s.account === account);
+    return stack?.describeResource(logicalId);
+  }
 
   public get secretsEndpoint(): string {
     return this.moto.endpoint;
@@ -126,6 +146,9 @@ export class LocalCloud {
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_KMS: this.kms.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.moto.endpoint,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: this.cloudFormation.endpoint,
+      // Node's standard way to trust another CA: the ResponseURL is HTTPS with a local certificate.
+      NODE_EXTRA_CA_CERTS: this.responses.caFile,
     };
   }
 
@@ -141,7 +164,7 @@ export class LocalCloud {
   public async stop(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
-    await Promise.all([this.kms.stop(), this.moto.stop(), this.responses.stop()]);
+    await Promise.all([this.kms.stop(), this.moto.stop(), this.responses.stop(), this.cloudFormation.stop()]);
   }
 }
 
@@ -174,6 +197,22 @@ export class LocalStack {
 
   constructor(private readonly cloud: LocalCloud, public readonly stackName: string, private readonly options: DeployOptions) {
     this.stackId = `arn:aws:cloudformation:${cloud.defaultRegion}:${cloud.accountId}:stack/${stackName}/${randomUUID()}`;
+    cloud._register(this);
+  }
+
+  /** Each resource's CloudFormation status (CREATE_IN_PROGRESS, UPDATE_COMPLETE, ...), as DescribeStackResource reports it. */
+  private readonly statuses: Record<string, { resourceType: string; status: string; updatedAt: Date }> = {};
+
+  private setStatus(logicalId: string, resourceType: string, status: string | undefined): void {
+    if (status) this.statuses[logicalId] = { resourceType, status, updatedAt: new Date() };
+    else delete this.statuses[logicalId];
+  }
+
+  /** A resource as CloudFormation's DescribeStackResource reports it, while the stack is being changed too. */
+  public describeResource(logicalId: string): StackResourceDetail | undefined {
+    const entry = this.statuses[logicalId];
+    if (!entry) return undefined;
+    return { stackId: this.stackId, stackName: this.stackName, logicalId, physicalId: this.resources[logicalId]?.physicalId, ...entry };
   }
 
   public get region(): string {
@@ -191,6 +230,7 @@ export class LocalStack {
     const oldResources = { ...this.resources };
     const oldProps = { ...this.resolvedProps };
     const touched: string[] = [];
+    const replaced: Array<{ logicalId: string; physicalId: string }> = [];
     this.current = next;
     try {
       for (const wave of creationWaves(next.template)) {
@@ -204,6 +244,7 @@ export class LocalStack {
           } else if (JSON.stringify(props) !== JSON.stringify(oldProps[logicalId])) {
             touched.push(logicalId);
             this.resources[logicalId] = await this.track(logicalId, resource.Type, 'UPDATE', () => this.updateResource(logicalId, resource, props, oldProps[logicalId]));
+            if (this.resources[logicalId].physicalId !== oldResources[logicalId].physicalId) replaced.push({ logicalId, physicalId: oldResources[logicalId].physicalId });
           }
           this.resolvedProps[logicalId] = props;
         });
@@ -215,6 +256,13 @@ export class LocalStack {
         await this.deleteResource(logicalId, previous!.template.Resources[logicalId], oldProps[logicalId]);
         delete this.resources[logicalId];
         delete this.resolvedProps[logicalId];
+      }
+      // The clean-up phase: a custom resource that answered an Update with a new physical id was
+      // replaced, and CloudFormation sends a Delete for the old one with the old properties
+      // (docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-update.html).
+      // A failed clean-up is reported but does not fail or roll back the update.
+      for (const { logicalId, physicalId } of replaced) {
+        await this.invokeCustom(logicalId, 'Delete', oldProps[logicalId], undefined, physicalId).catch(() => undefined);
       }
       this.outputs = {};
       for (const [name, output] of Object.entries(next.template.Outputs ?? {})) {
@@ -250,11 +298,13 @@ export class LocalStack {
   private async track(logicalId: string, resourceType: string, action: ResourceEvent['action'], work: () => Promise<ResourceState>): Promise<ResourceState> {
     const startedAt = Date.now();
     let status: ResourceEvent['status'] = 'FAILED';
+    this.setStatus(logicalId, resourceType, `${action}_IN_PROGRESS`);
     try {
       const state = await work();
       status = 'COMPLETE';
       return state;
     } finally {
+      this.setStatus(logicalId, resourceType, `${action}_${status}`);
       this.events.push({ logicalId, resourceType, action, status, startedAt, endedAt: Date.now() });
     }
   }
@@ -273,13 +323,15 @@ export class LocalStack {
       try {
         if (!(logicalId in oldResources)) {
           if (this.resources[logicalId] || isCustom(resource.Type)) {
-            await this.deleteResource(logicalId, resource, this.resolvedProps[logicalId] ?? {});
+            await this.deleteResource(logicalId, resource, this.resolvedProps[logicalId] ?? {}, true);
           }
           delete this.resources[logicalId];
           delete this.resolvedProps[logicalId];
         } else if (isCustom(resource.Type)) {
           const failedProps = this.resolvedProps[logicalId];
+          this.setStatus(logicalId, resource.Type, 'UPDATE_IN_PROGRESS');
           this.resources[logicalId] = await this.invokeCustom(logicalId, 'Update', oldProps[logicalId], failedProps, oldResources[logicalId].physicalId);
+          this.setStatus(logicalId, resource.Type, 'UPDATE_COMPLETE');
           this.resolvedProps[logicalId] = oldProps[logicalId];
         }
       } catch {
@@ -359,13 +411,23 @@ export class LocalStack {
     return state;
   }
 
-  private async deleteResource(logicalId: string, resource: TemplateResource, props: Record<string, any>): Promise<void> {
+  /** `creationRolledBack`: the resource's own creation is rolled back (RetainExceptOnCreate then deletes). */
+  private async deleteResource(logicalId: string, resource: TemplateResource, props: Record<string, any>, creationRolledBack = false): Promise<void> {
+    this.setStatus(logicalId, resource.Type, 'DELETE_IN_PROGRESS');
+    try {
+      await this.deleteNow(logicalId, resource, props, creationRolledBack);
+    } finally {
+      this.setStatus(logicalId, resource.Type, undefined);
+    }
+  }
+
+  private async deleteNow(logicalId: string, resource: TemplateResource, props: Record<string, any>, creationRolledBack: boolean): Promise<void> {
     const state = this.resources[logicalId];
     if (isCustom(resource.Type)) {
       await this.invokeCustom(logicalId, 'Delete', props, undefined, state?.physicalId);
       return;
     }
-    if (!state || resource.DeletionPolicy === 'Retain' || resource.DeletionPolicy === 'RetainExceptOnCreate') return;
+    if (!state || resource.DeletionPolicy === 'Retain' || (resource.DeletionPolicy === 'RetainExceptOnCreate' && !creationRolledBack)) return;
     if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
       await this.cloud.kmsClient(this.region, this.account).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
     }
@@ -398,16 +460,30 @@ export class LocalStack {
   public async replay(invocation: HandlerInvocation): Promise<CustomResourceResponse[]> {
     const responseUrl = this.cloud.responses.newUrl();
     const event: Record<string, any> = { ...invocation.event, ResponseURL: responseUrl, RequestId: randomUUID() };
-    const again = await this.invokeFunction(event.ServiceToken, event, invocation.logicalId);
+    // CloudFormation retries while the resource is still in progress.
+    const before = this.statuses[invocation.logicalId];
+    this.setStatus(invocation.logicalId, event.ResourceType, `${String(event.RequestType).toUpperCase()}_IN_PROGRESS`);
+    const again = await this.invokeFunction(event.ServiceToken, event, invocation.logicalId)
+      .finally(() => this.setStatus(invocation.logicalId, event.ResourceType, before?.status));
     const answers = this.cloud.responses.answersFor(responseUrl);
     this.invocations.push({ ...again, logicalId: invocation.logicalId, event, answers });
     return answers;
   }
 
+  /**
+   * Invokes a function of the stack with any event, as a principal allowed lambda:InvokeFunction
+   * could, with no CloudFormation behind it (for tests of forged events). Returns the invocation
+   * and what arrived at the event's ResponseURL, if it is one of `cloud.responses`.
+   */
+  public async invoke(functionArn: string, event: Record<string, any>): Promise<Invocation & { answers: CustomResourceResponse[] }> {
+    const invocation = await this.invokeFunction(functionArn, event, 'direct invocation');
+    return { ...invocation, answers: typeof event.ResponseURL === 'string' ? this.cloud.responses.answersFor(event.ResponseURL) : [] };
+  }
+
   /** The invocations made by fireSchedules. */
   public readonly scheduleInvocations: HandlerInvocation[] = [];
 
-  private functionFor(arn: string, forWhat: string): { handlerFile: string; timeoutMs: number } {
+  private functionFor(arn: string, forWhat: string): { handlerFile: string; timeoutMs: number; environment: Record<string, string> } {
     const { template, assemblyDir } = this.current!;
     const fnLogicalId = Object.keys(this.resources).find((id) => this.resources[id].attributes.Arn === arn);
     const fn = fnLogicalId ? template.Resources[fnLogicalId] : undefined;
@@ -418,12 +494,14 @@ export class LocalStack {
     return {
       handlerFile: path.join(assemblyDir, assetPath, `${String(fn.Properties!.Handler).split('.')[0]}.js`),
       timeoutMs: this.options.lambdaTimeoutMs ?? Number(fn.Properties!.Timeout ?? 3) * 1000,
+      // The function's own environment variables, as Lambda sets them.
+      environment: stringifyScalars(resolve(fn.Properties!.Environment?.Variables ?? {}, this.resolveContext())),
     };
   }
 
   private invokeFunction(arn: string, event: unknown, forWhat: string): Promise<Invocation> {
-    const { handlerFile, timeoutMs } = this.functionFor(arn, forWhat);
-    const env = { ...this.cloud.lambdaEnvironment(this.region, this.account), ...(this.options.lambdaEnv ?? {}) };
+    const { handlerFile, timeoutMs, environment } = this.functionFor(arn, forWhat);
+    const env = { ...environment, ...this.cloud.lambdaEnvironment(this.region, this.account), ...(this.options.lambdaEnv ?? {}) };
     // The function runs at the emulator's time, which tests may move.
     const clockOffsetMs = this.cloud.kms.clock.now().getTime() - Date.now();
     return invokeHandler(handlerFile, event, { env, timeoutMs, clockOffsetMs });
