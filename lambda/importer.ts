@@ -71,8 +71,25 @@ async function rotate(props: ImportResourceProperties, ctx: ImportContext): Prom
   return imported;
 }
 
-/** Scheduled renewal: the same material again, with a fresh ValidTo. */
-export async function renew(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+/**
+ * Scheduled renewal: the same material again, with a fresh ValidTo. With `renewAfterSeconds` (the
+ * rule fires daily or hourly at the key's own minute, lib/private/renewal-schedule.ts), only
+ * material imported at least that long ago is renewed; otherwise nothing changes and the answer
+ * is undefined. The import time is ValidTo minus the validity the material was imported with.
+ */
+export async function renew(props: ImportResourceProperties, ctx: ImportContext, renewAfterSeconds?: number): Promise<ImportResult | undefined> {
+  const validFor = Number(props.Expiration.ValidForSeconds);
+  if (renewAfterSeconds !== undefined && validFor > 0) {
+    let validTo: Date | undefined;
+    try {
+      validTo = (await kmsClient(keyRegion(props.KeyArn)).send(new DescribeKeyCommand({ KeyId: props.KeyArn }))).KeyMetadata?.ValidTo;
+    } catch (e) {
+      throw kmsError(e, props);
+    }
+    const now = (ctx.now?.() ?? new Date()).getTime();
+    // No ValidTo: the material has expired (PendingImport) or was deleted, so import it now.
+    if (validTo && now < validTo.getTime() - validFor * 1000 + renewAfterSeconds * 1000) return undefined;
+  }
   return importMaterial(props, ctx);
 }
 
