@@ -6,7 +6,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration } from '../../lib';
 import { LocalCloud, LocalStack } from '../../testing/harness';
-import { REGION, secretByArn, synth } from './util';
+import { RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
  * Secrecy: every path (successes, renewals, updates, rotation, failures, removal) runs while
@@ -33,7 +33,7 @@ function filesUnder(dir: string): string[] {
 
 describe('no key material anywhere', () => {
   let cloud: LocalCloud;
-  beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+  beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
   afterAll(async () => { await cloud?.stop(); });
 
   test('across every path, logs, answers, errors, templates, assemblies and snapshots hold no material', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { setTimeout as sleep } from 'timers/promises';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf } from '../../lib/private/import-rules';
@@ -315,10 +316,9 @@ export class LocalStack {
 
   private async createResource(logicalId: string, resource: TemplateResource, props: Record<string, any>): Promise<ResourceState> {
     const { region, account } = this.current!;
-    const kms = this.cloud.kmsClient(region, account);
     switch (resource.Type) {
       case 'AWS::KMS::Key': {
-        const out = await kms.send(new CreateKeyCommand({
+        const out = await this.cfnKms(region, account, new CreateKeyCommand({
           Origin: props.Origin, KeySpec: props.KeySpec, KeyUsage: props.KeyUsage, Description: props.Description,
           MultiRegion: props.MultiRegion === 'true', Policy: props.KeyPolicy ? JSON.stringify(props.KeyPolicy) : undefined,
         }));
@@ -326,14 +326,14 @@ export class LocalStack {
       }
       case 'AWS::KMS::ReplicaKey': {
         const primaryRegion = String(props.PrimaryKeyArn).split(':')[3];
-        const out = await this.cloud.kmsClient(primaryRegion, account).send(new ReplicateKeyCommand({
+        const out = await this.cfnKms(primaryRegion, account, new ReplicateKeyCommand({
           KeyId: props.PrimaryKeyArn, ReplicaRegion: region, Description: props.Description,
           Policy: props.KeyPolicy ? JSON.stringify(props.KeyPolicy) : undefined,
         }));
         return { physicalId: out.ReplicaKeyMetadata!.KeyId!, attributes: { Arn: out.ReplicaKeyMetadata!.Arn!, KeyId: out.ReplicaKeyMetadata!.KeyId! } };
       }
       case 'AWS::KMS::Alias':
-        await kms.send(new CreateAliasCommand({ AliasName: props.AliasName, TargetKeyId: props.TargetKeyId }));
+        await this.cfnKms(region, account, new CreateAliasCommand({ AliasName: props.AliasName, TargetKeyId: props.TargetKeyId }));
         return { physicalId: props.AliasName, attributes: {} };
       case 'AWS::SecretsManager::Secret': {
         const value = this.options.secretValues?.[logicalId] ?? { secretString: randomUUID() };
@@ -351,6 +351,21 @@ export class LocalStack {
     }
   }
 
+  /**
+   * CloudFormation's own KMS calls (CreateKey, CreateAlias, ...): like CloudFormation, the harness
+   * waits out throttling (KMS request quotas, e.g. 5 CreateKey per second) instead of failing.
+   */
+  private async cfnKms(region: string, account: string, command: any): Promise<any> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.cloud.kmsClient(region, account).send(command);
+      } catch (e) {
+        if ((e as Error).name !== 'ThrottlingException' || attempt >= 300) throw e;
+        await sleep(Math.random() * 1000);
+      }
+    }
+  }
+
   private async updateResource(logicalId: string, resource: TemplateResource, props: Record<string, any>, old: Record<string, any>): Promise<ResourceState> {
     const state = this.resources[logicalId];
     if (isCustom(resource.Type)) return this.invokeCustom(logicalId, 'Update', props, old, state.physicalId);
@@ -361,7 +376,7 @@ export class LocalStack {
         }
       }
       if (JSON.stringify(props.KeyPolicy) !== JSON.stringify(old.KeyPolicy)) {
-        await this.cloud.kmsClient(this.region, this.account).send(new PutKeyPolicyCommand({ KeyId: state.physicalId, PolicyName: 'default', Policy: JSON.stringify(props.KeyPolicy) }));
+        await this.cfnKms(this.region, this.account, new PutKeyPolicyCommand({ KeyId: state.physicalId, PolicyName: 'default', Policy: JSON.stringify(props.KeyPolicy) }));
       }
     }
     return state;
@@ -375,18 +390,17 @@ export class LocalStack {
     }
     if (!state || resource.DeletionPolicy === 'Retain' || resource.DeletionPolicy === 'RetainExceptOnCreate') return;
     if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
-      await this.cloud.kmsClient(this.region, this.account).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
+      await this.cfnKms(this.region, this.account, new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
     }
   }
 
   /**
-   * Plays EventBridge: invokes the target of every scheduled rule of the stack once, with the
-   * rule's input, as the schedule would. Returns the invocations.
+   * Plays EventBridge: invokes the target of every scheduled rule of the stack once, all at the
+   * same moment (a burst), with the rule's input, as the schedules would if they fell together.
+   * Returns the invocations, in the order of the rules in the template.
    */
   public async fireSchedules(): Promise<Invocation[]> {
-    const fired: Invocation[] = [];
-    for (const logicalId of this.scheduledRules()) fired.push(...await this.fireRule(logicalId));
-    return fired;
+    return (await Promise.all(this.scheduledRules().map((logicalId) => this.fireRule(logicalId)))).flat();
   }
 
   /**
