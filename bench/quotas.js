@@ -13,7 +13,7 @@ const { randomBytes } = require('crypto');
 const { setTimeout: sleep } = require('timers/promises');
 const { App, Stack } = require('aws-cdk-lib');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { now, REGION, ACCOUNT } = require('./util');
+const { now, REGION, ACCOUNT, serveWorker } = require('./util');
 const wrappingPool = require('./wrapping-pool');
 
 const GET_PARAMETERS_INTERVAL_MS = 4_000;
@@ -86,10 +86,4 @@ async function run(plan) {
   }
 }
 
-process.on('message', (msg) => {
-  if (msg.type !== 'run') return;
-  run(msg.plan).then(
-    (result) => process.send({ type: 'result', result }, () => process.exit(0)),
-    (e) => process.send({ type: 'error', error: String(e?.stack ?? e) }, () => process.exit(1)),
-  );
-});
+serveWorker(run);

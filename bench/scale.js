@@ -17,7 +17,7 @@ const { randomBytes } = require('crypto');
 const { setTimeout: sleep } = require('timers/promises');
 const { App, Stack } = require('aws-cdk-lib');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { now, median, summary, REGION, ACCOUNT, REPLICA_REGIONS } = require('./util');
+const { now, median, summary, REGION, ACCOUNT, REPLICA_REGIONS, serveWorker } = require('./util');
 const wrappingPool = require('./wrapping-pool');
 
 function delayingProxy(upstream, delay) {
@@ -165,10 +165,4 @@ async function run(plan) {
   }
 }
 
-process.on('message', (msg) => {
-  if (msg.type !== 'run') return;
-  run(msg.plan).then(
-    (result) => process.send({ type: 'result', result }, () => process.exit(0)),
-    (e) => process.send({ type: 'error', error: String(e?.stack ?? e) }, () => process.exit(1)),
-  );
-});
+serveWorker(run);
