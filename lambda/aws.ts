@@ -24,8 +24,8 @@ const clients = new Map<string, { client: Client; stop: AbortController }>();
  * KMS looked at it, so sending it again is safe; the call is repeated after a jittered pause
  * ("full jitter", growing to at most THROTTLE_MAX_PAUSE_MS, half a GetParametersForImport interval,
  * so that a freed slot is taken within about a second while many imports wait, bench/quotas.js)
- * until it succeeds or the handler's deadline stops the client. Nothing else is repeated here: a call whose outcome is unknown (a lost
- * response) is the SDK's and importer.ts's business.
+ * until it succeeds or the handler's deadline stops the client. Nothing else is repeated here: a
+ * call whose outcome is unknown (a lost response) is the SDK's and importer.ts's business.
  */
 const THROTTLE_FIRST_PAUSE_MS = 250;
 const THROTTLE_MAX_PAUSE_MS = 2_000;
