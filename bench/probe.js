@@ -9,7 +9,7 @@
 //   and from their timestamps the sequential round trips (bench/util.js longestChain).
 // Started by bench/run.js with child_process.fork, its environment pointing the handler's SDK at
 // the proxies; the plan arrives as an IPC message and the results go back the same way.
-const { now, control, checkAnswers, importEvent, longestChain, callShape, summary, median, HANDLER_FILE } = require('./util');
+const { now, control, checkAnswers, importEvent, longestChain, callShape, summary, median, HANDLER_FILE, serveWorker } = require('./util');
 
 async function run(plan) {
   const ctl = (cmd, args) => control(plan.control, cmd, args);
@@ -119,10 +119,4 @@ async function run(plan) {
   };
 }
 
-process.on('message', (msg) => {
-  if (msg.type !== 'run') return;
-  run(msg.plan).then(
-    (result) => process.send({ type: 'result', result }, () => process.exit(0)),
-    (e) => process.send({ type: 'error', error: String(e?.stack ?? e) }, () => process.exit(1)),
-  );
-});
+serveWorker(run);

@@ -12,7 +12,10 @@
 //   cold.js      a fresh process per cold start: require time, first invocation
 //   manual-flow.sh  the AWS CLI + openssl procedure against the same emulator
 //   synth.js     synth time of N ExternalKeys vs N kms.Key
-//   scale.js     LocalCloud deployments: N keys at once, R replica regions in parallel
+//   scale.js     LocalCloud deployments: N keys at once, R replica regions in parallel (no quotas)
+//   quotas.js    LocalCloud deployments under KMS's default request quotas, against the floor
+//                4·(N−1) s; BENCH_ONLY=quotas runs only this part (BENCH_QUOTA_KEYS=1,10,50 to
+//                choose the stack sizes) and merges it into bench/results.json
 // Everything listens on 127.0.0.1 only; every loop is bounded in count and every child in time.
 const { fork, spawn } = require('child_process');
 const crypto = require('crypto');
@@ -57,9 +60,15 @@ const PLAN = {
   regionReps: QUICK ? 2 : 5,
   regionWarmup: QUICK ? 5 : 20,
   replicaStackReps: QUICK ? { 1: 1, 3: 1, 10: 1 } : { 1: 3, 3: 2, 10: 2 },
+  quotaKeyCounts: process.env.BENCH_QUOTA_KEYS ? process.env.BENCH_QUOTA_KEYS.split(',').map(Number) : [1, 10, 50, 150],
+  quotaAccounts: { count: process.env.BENCH_QUOTA_ACCOUNTS ? Number(process.env.BENCH_QUOTA_ACCOUNTS) : 10, keysPerAccount: 5 },
 };
 /** Time limits per stage (ms): a stage over its limit is stopped and the bench fails. */
-const LIMITS = { services: 60_000, probe: 90_000, cold: 5_000, manual: 60_000, synth: 120_000, coldSynth: 30_000, scale: 180_000 };
+const LIMITS = {
+  services: 60_000, probe: 90_000, cold: 5_000, manual: 60_000, synth: 120_000, coldSynth: 30_000, scale: 180_000,
+  // Twice the quota floors, plus start-up.
+  quotas: 2 * 4_000 * [...PLAN.quotaKeyCounts, PLAN.quotaAccounts.keysPerAccount].reduce((a, n) => a + Math.max(0, n - 1), 0) + 300_000,
+};
 const GOALS = { roundTrips: 2, apiCalls: 4, handlerCpuMs: 5, coldRequireMs: 100, synthRatio: 1.5, regionFlatness: 1.5 };
 
 const log = (...args) => process.stderr.write(`[bench ${((now() - T0) / 1000).toFixed(1)}s] ${args.join(' ')}\n`);
@@ -197,7 +206,28 @@ function spawnTimed(cmd, args, { env, timeoutMs }) {
   });
 }
 
+/** The quota rows: deployments under KMS's default request quotas (bench/quotas.js). */
+async function measureQuotas(pairs) {
+  log(`under KMS's default request quotas: ${PLAN.quotaKeyCounts.join(', ')} keys in one stack; ${PLAN.quotaAccounts.count} accounts × ${PLAN.quotaAccounts.keysPerAccount} keys (floor 4·(N−1) s per account and Region)`);
+  return runWorkerRetrying('quotas.js', { pairs, keyCounts: PLAN.quotaKeyCounts, accounts: PLAN.quotaAccounts }, { timeoutMs: LIMITS.quotas });
+}
+
+/** BENCH_ONLY=quotas: only the quota rows, merged into the existing results file. */
+async function mainQuotasOnly() {
+  const results = fs.existsSync(RESULTS_FILE) ? JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) : { plan: PLAN };
+  const measured = await measureQuotas(await generatePairs({ RSA_4096: 3, RSA_2048: 2 }));
+  // Rows of other sizes measured earlier stay (a 150-key row takes ten minutes on its own).
+  const same = (a, b) => a.keys === b.keys && a.accounts === b.accounts;
+  const kept = (results.quotas?.rows ?? []).filter((row) => !measured.rows.some((m) => same(m, row)));
+  const rows = [...kept, ...measured.rows].sort((a, b) => a.accounts - b.accounts || a.keys - b.keys);
+  results.quotas = { date: new Date().toISOString(), loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))), rows };
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(quotaReport(results.quotas));
+  log(`done; quota rows in ${path.relative(ROOT, RESULTS_FILE)}`);
+}
+
 async function main() {
+  if (process.env.BENCH_ONLY === 'quotas') return mainQuotasOnly();
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))) },
@@ -348,6 +378,8 @@ async function main() {
   log(`scale through the harness: ${PLAN.keyCounts.join(', ')} keys; ${PLAN.regionCounts.join(', ')} replica regions; ${PLAN.latencyMs} ms per AWS call`);
   results.scale = await runWorkerRetrying('scale.js', { pairs, latencyMs: PLAN.latencyMs, keyCounts: PLAN.keyCounts, keyReps: PLAN.keyReps, regionCounts: PLAN.regionCounts, regionReps: PLAN.replicaStackReps }, { timeoutMs: LIMITS.scale });
 
+  results.quotas = { date: new Date().toISOString(), ...await measureQuotas(pairs) };
+
   results.totalSeconds = Number(((now() - T0) / 1000).toFixed(1));
   results.machine.loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
   results.goalCheck = checkGoals(results);
@@ -382,6 +414,16 @@ function checkGoals(r) {
       met: flatHandler <= GOALS.regionFlatness,
     },
   ];
+}
+
+function quotaReport(q) {
+  const out = ['\n## Under KMS\'s default request quotas (GetParametersForImport: one every 4 s per account and Region)\n\n'];
+  out.push(table(['keys', 'accounts', 'deploy wall ms', 'quota floor ms (4·(N−1) s per account)', 'vs floor', 'failed', 'throttled requests'], q.rows.map((x) => [
+    x.keys, x.accounts, x.deployMs, x.quotaFloorMs, x.vsFloor === null ? '—' : `${x.vsFloor}×`, x.failed, x.throttledRequests,
+  ])));
+  const multi = q.rows.find((x) => x.accounts > 1);
+  if (multi) out.push(`\n${multi.accounts} accounts × ${multi.keys / multi.accounts} keys deployed at once: ${multi.deployMs} ms, against ${multi.oneAccountFloorMs} ms as the floor of the same ${multi.keys} keys in one account.\n`);
+  return out.join('');
 }
 
 function table(headers, rows) {
@@ -473,6 +515,8 @@ function report(r) {
   out.push(table(['keys in one stack', 'deploy wall ms', 'KMS import span ms', 'per invocation ms (cold process)', 'handler KMS calls per key', 'runs'], s.keys.map((k) => [k.n, k.deployMs.median, k.importSpanMs, `${k.invocationMs.median} (${k.invocationMs.p10}–${k.invocationMs.p90})`, k.kmsCallsPerKey, k.reps])));
   out.push('\n');
   out.push(table(['replica regions (one stack each)', 'replica stacks deploy wall ms', 'vs 1 region', 'KMS import span ms', 'per invocation ms (cold process)', 'primary stack ms', 'runs'], s.regions.map((x) => [x.regions, x.replicasDeployMs.median, `${(x.replicasDeployMs.median / s.regions[0].replicasDeployMs.median).toFixed(2)}×`, x.importSpanMs, `${x.invocationMs.median} (${x.invocationMs.p10}–${x.invocationMs.p90})`, x.primaryDeployMs, x.reps])));
+
+  out.push(quotaReport(r.quotas));
 
   const m = r.manual;
   if (m.skipped) {

@@ -17,7 +17,7 @@ const { randomBytes } = require('crypto');
 const { setTimeout: sleep } = require('timers/promises');
 const { App, Stack } = require('aws-cdk-lib');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { now, median, summary, REGION, ACCOUNT, REPLICA_REGIONS } = require('./util');
+const { now, median, summary, REGION, ACCOUNT, REPLICA_REGIONS, serveWorker } = require('./util');
 const wrappingPool = require('./wrapping-pool');
 
 function delayingProxy(upstream, delay) {
@@ -59,7 +59,8 @@ async function run(plan) {
   wrappingPool.install(plan.pairs);
   const { ExternalKey, ExternalKeyReplica, KeyMaterial } = require('../lib');
   const { LocalCloud } = require('../testing/harness');
-  const cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT });
+  // The machinery's own speed, without KMS's request quotas (those are quotas.js's subject).
+  const cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT, emulator: { quotas: { enabled: false } } });
   const dirs = [];
   const delay = { ms: 0 };
   const proxy = await delayingProxy(cloud.secretsEndpoint, delay);
@@ -164,10 +165,4 @@ async function run(plan) {
   }
 }
 
-process.on('message', (msg) => {
-  if (msg.type !== 'run') return;
-  run(msg.plan).then(
-    (result) => process.send({ type: 'result', result }, () => process.exit(0)),
-    (e) => process.send({ type: 'error', error: String(e?.stack ?? e) }, () => process.exit(1)),
-  );
-});
+serveWorker(run);

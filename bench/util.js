@@ -148,4 +148,15 @@ function tail(stream, max = 8000) {
   return box;
 }
 
-module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, REPLICA_REGIONS, now, median, quantile, summary, longestChain, callShape, control, checkAnswers, importEvent, lambdaEnv, tail };
+/** A worker forked by run.js: runs `run(plan)` on the 'run' message and sends back its result or error. */
+function serveWorker(run) {
+  process.on('message', (msg) => {
+    if (msg.type !== 'run') return;
+    run(msg.plan).then(
+      (result) => process.send({ type: 'result', result }, () => process.exit(0)),
+      (e) => process.send({ type: 'error', error: String(e?.stack ?? e) }, () => process.exit(1)),
+    );
+  });
+}
+
+module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, REPLICA_REGIONS, now, median, quantile, summary, longestChain, callShape, control, checkAnswers, importEvent, lambdaEnv, tail, serveWorker };

@@ -84,11 +84,26 @@ async function rotate(props: ImportResourceProperties, ctx: ImportContext): Prom
 }
 
 /**
- * Scheduled renewal: the same material again, with a fresh ValidTo. Fails loudly when that
- * material is not the key's current one (a rotation was rolled back, or made outside the
- * stack): the current material is then not renewed and will expire.
+ * Scheduled renewal: the same material again, with a fresh ValidTo. With `renewAfterSeconds` (the
+ * rule fires daily or hourly at the key's own minute, lib/private/renewal-schedule.ts), only
+ * material imported at least that long ago is renewed; otherwise nothing changes and the answer
+ * is undefined. The import time is ValidTo minus the validity the material was imported with.
+ * Fails loudly when the renewed material is not the key's current one (a rotation was rolled
+ * back, or made outside the stack): the current material is then not renewed and will expire.
  */
-export async function renew(props: ImportResourceProperties, ctx: ImportContext): Promise<ImportResult> {
+export async function renew(props: ImportResourceProperties, ctx: ImportContext, renewAfterSeconds?: number): Promise<ImportResult | undefined> {
+  const validFor = Number(props.Expiration.ValidForSeconds);
+  if (renewAfterSeconds !== undefined && validFor > 0) {
+    let validTo: Date | undefined;
+    try {
+      validTo = (await kmsClient(keyRegion(props.KeyArn)).send(new DescribeKeyCommand({ KeyId: props.KeyArn }))).KeyMetadata?.ValidTo;
+    } catch (e) {
+      throw kmsError(e, props);
+    }
+    const now = (ctx.now?.() ?? new Date()).getTime();
+    // No ValidTo: the material has expired (PendingImport) or was deleted, so import it now.
+    if (validTo && now < validTo.getTime() - validFor * 1000 + renewAfterSeconds * 1000) return undefined;
+  }
   const imported = await importMaterial(props, ctx);
   const current = await reportKeyState(props, imported, ctx);
   if (imported.data.KeyMaterialId && current.data.KeyMaterialId !== imported.data.KeyMaterialId) {

@@ -1,5 +1,6 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { ErrorCodes, ImportResourceProperties, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties, RenewalEvent } from '../lib/private/contract';
+import { ANSWER_MARGIN_SECONDS } from '../lib/private/quota-budget';
 import { abortAllClients } from './aws';
 import { sendResponse } from './cfn-response';
 import { ImportError } from './errors';
@@ -8,7 +9,7 @@ import { create, ImportResult, remove, removeChangesState, renew, update } from 
 import { lookUpPrimary } from './primary-lookup';
 
 /** Time kept back to answer CloudFormation before Lambda stops the function. */
-const ANSWER_MARGIN_MS = 15_000;
+const ANSWER_MARGIN_MS = ANSWER_MARGIN_SECONDS * 1000;
 
 type LambdaContext = Pick<Context, 'getRemainingTimeInMillis'>;
 
@@ -62,7 +63,12 @@ async function customResource(event: CloudFormationCustomResourceEvent, context:
 async function renewal(event: RenewalEvent, context: LambdaContext): Promise<void> {
   try {
     const props = checkProperties(event.properties);
-    const result = await withDeadline(context, (signal) => renew(props, { signal, log }));
+    const renewAfter = event.renewAfterSeconds === undefined ? undefined : Number(event.renewAfterSeconds);
+    const result = await withDeadline(context, (signal) => renew(props, { signal, log }, renewAfter));
+    if (!result) {
+      log('renewal not due yet', { keyArn: props.KeyArn });
+      return;
+    }
     log('renewed key material', { keyArn: props.KeyArn, validTo: result.data.ValidTo, keyMaterialId: result.data.KeyMaterialId });
   } catch (e) {
     log('renewal failed', { keyArn: event.properties?.KeyArn, reason: reason(e) });
@@ -81,7 +87,7 @@ async function withDeadline<T>(context: LambdaContext, work: (signal: AbortSigna
     timer = setTimeout(() => {
       abort.abort();
       abortAllClients();
-      reject(new ImportError(ErrorCodes.TIMEOUT, `the import did not finish within ${Math.round(budget / 1000)} s and was stopped so that CloudFormation gets an answer; KMS or Secrets Manager may be unreachable from the handler (VPC endpoints, network) or slow. Deploy again: a repeated import of the same material is safe`));
+      reject(new ImportError(ErrorCodes.TIMEOUT, `the import did not finish within ${Math.round(budget / 1000)} s and was stopped so that CloudFormation gets an answer; KMS or Secrets Manager may be unreachable from the handler (VPC endpoints, network) or slow, or other imports in this account and Region kept KMS's GetParametersForImport quota (one every 4 s by default) busy. Deploy again: a repeated import of the same material is safe`));
     }, budget);
   });
   try {

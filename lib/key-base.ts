@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Resource } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -15,6 +15,7 @@ import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes, ImportResourcePrope
 import { ByokError } from './private/errors';
 import { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS, MaterialKind } from './private/import-rules';
 import { DELETE_MATERIAL_ACTIONS, IMPORT_ACTIONS, ROTATE_ACTIONS } from './private/perms';
+import { renewalPlan } from './private/renewal-schedule';
 import { WrappingAlgorithm, WrappingKeySpec } from './wrapping';
 
 /** Options for the alarm on the material's expiry. */
@@ -78,6 +79,9 @@ export interface ImportedKeyOptions {
   /**
    * Re-import the same material on this schedule, each time with a fresh expiry, so that the
    * key never leaves Enabled. Only with `KeyMaterialExpiration.after()`, and shorter than it.
+   * The material is renewed before it is `renewEvery` old: a daily check (hourly under a day) at
+   * a minute of the key's own, so that the keys of a stack do not meet KMS's request quota for
+   * GetParametersForImport together (docs/decisions/0009-imports-under-request-quotas.md).
    *
    * @default - no renewal: the material expires unless you deploy again
    */
@@ -280,6 +284,7 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
     }
 
     const provider = ImportProvider.getOrCreate(this);
+    provider.registerImport();
     const material = options.material._bind(this, setup.kind);
     // The handler's KMS permissions are in this key's own policy: they name this key only ("*" in
     // a key policy is the key itself), live and die with the key (so a Delete that shreds the
@@ -320,10 +325,14 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
     for (const dependable of granted) if (dependable) importResource.node.addDependency(dependable);
 
     if (options.renewEvery) {
-      const renewal: RenewalEvent = { source: 'cdk-kms-byok', action: 'renew', properties: { ServiceToken: provider.serviceToken, ...properties } };
+      const plan = renewalPlan(options.renewEvery, provider.nextRenewalSlot(), Stack.of(this).node.path);
+      const renewal: RenewalEvent = {
+        source: 'cdk-kms-byok', action: 'renew', properties: { ServiceToken: provider.serviceToken, ...properties },
+        renewAfterSeconds: plan.renewAfterSeconds === undefined ? undefined : String(plan.renewAfterSeconds),
+      };
       const rule = new events.Rule(this, 'Renewal', {
         description: `Re-imports the key material of ${this.node.path} before it expires`,
-        schedule: events.Schedule.rate(options.renewEvery),
+        schedule: plan.schedule,
         targets: [new targets.LambdaFunction(provider.function, { event: events.RuleTargetInput.fromObject(renewal), retryAttempts: 4 })],
       });
       // Renew only a key that has been imported, with the permissions in place.

@@ -21,6 +21,8 @@ Options:
   --account ID     12-digit account id of every caller (default 111122223333)
   --clock TIME     start the emulator's clock at this ISO 8601 time; it keeps running from
                    there (import tokens and ValidTo expire against it) (default: real time)
+  --quotas on|off  throttle like KMS's default request quotas per account, Region and
+                   operation, e.g. GetParametersForImport once every 4 s (default on)
   -h, --help       print this help
 
 Prints "listening on http://127.0.0.1:PORT" when ready; stops on SIGTERM or SIGINT.
@@ -35,12 +37,13 @@ interface CliOptions {
   readonly region: string;
   readonly accountId: string;
   readonly clock?: Date;
+  readonly quotas: boolean;
   readonly help: boolean;
 }
 
 class UsageError extends Error {}
 
-const FLAGS = ['--port', '--region', '--account', '--clock'] as const;
+const FLAGS = ['--port', '--region', '--account', '--clock', '--quotas'] as const;
 type Flag = (typeof FLAGS)[number];
 
 function parseArgs(argv: readonly string[]): CliOptions {
@@ -73,7 +76,9 @@ function parseArgs(argv: readonly string[]): CliOptions {
       throw new UsageError(`--clock '${values['--clock']}' is not an ISO 8601 time, e.g. 2027-01-01T00:00:00Z`);
     }
   }
-  return { port, region, accountId, clock, help };
+  const quotas = values['--quotas'] ?? 'on';
+  if (quotas !== 'on' && quotas !== 'off') throw new UsageError(`--quotas '${quotas}' is not 'on' or 'off'`);
+  return { port, region, accountId, clock, quotas: quotas === 'on', help };
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -98,6 +103,7 @@ async function main(argv: readonly string[]): Promise<void> {
       region: options.region,
       accountId: options.accountId,
       clock: options.clock ? new EmulatorClock(options.clock) : undefined,
+      quotas: { enabled: options.quotas },
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

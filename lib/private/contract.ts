@@ -132,6 +132,11 @@ export interface RenewalEvent {
   readonly source: 'cdk-kms-byok';
   readonly action: 'renew';
   readonly properties: ImportResourceProperties;
+  /**
+   * Renew only material imported at least this many seconds ago (the rule fires daily or hourly
+   * at the key's own minute, private/renewal-schedule.ts); absent: renew on every event.
+   */
+  readonly renewAfterSeconds?: string;
 }
 
 /** Attributes the handler returns (`Fn::GetAtt` names). */

@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, ExternalKeyProps, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, SecretKeyMaterialOptions, WrappingKeySpec } from '../../lib';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
 import { describeHits, scanForMaterial, secretValueMaterials } from '../secrecy-scan';
-import { fingerprints, REGION, secretByArn, synth } from './util';
+import { fingerprints, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
  * Run-time bad input (docs/bad-input.md lists every case with the layer that tests it): each
@@ -14,7 +14,7 @@ import { fingerprints, REGION, secretByArn, synth } from './util';
  * CloudFormation is answered; the key's existing material is untouched; no material in it.
  */
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 type Stored = { secretString?: string; secretBinary?: Uint8Array };

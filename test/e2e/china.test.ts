@@ -3,7 +3,7 @@ import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GetPublicKeyCommand
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { LocalCloud } from '../../testing/harness';
-import { fingerprints, secretByArn, synth } from './util';
+import { fingerprints, RAISED_QUOTAS, secretByArn, synth } from './util';
 
 /**
  * The China partition (aws-cn): SM2 keys, 16-byte (SM4) symmetric material, and no
@@ -11,7 +11,7 @@ import { fingerprints, secretByArn, synth } from './util';
  */
 const REGION = 'cn-north-1';
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 describe('the China partition', () => {

@@ -2,10 +2,10 @@ import { randomBytes } from 'crypto';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { ExternalKey, KeyMaterial, WrappingKeySpec } from '../../lib';
 import { LocalCloud } from '../../testing/harness';
-import { expectEveryInvocationAnswered, fingerprints, REGION, secretByArn, sha256, synth } from './util';
+import { expectEveryInvocationAnswered, fingerprints, RAISED_QUOTAS, REGION, secretByArn, sha256, synth } from './util';
 
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 afterEach(() => cloud.kms.clearFaults());
 

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { checkImportCombination, IMPORTABLE_KEY_SPECS } from '../../lib/private/import-rules';
 import { LocalCloud } from '../../testing/harness';
-import { fingerprints, REGION, secretByArn, sha256, synth } from './util';
+import { fingerprints, RAISED_QUOTAS, REGION, secretByArn, sha256, synth } from './util';
 
 /**
  * The interoperability matrix of issue 4: every allowed (key spec, wrapping algorithm, wrapping
@@ -78,7 +78,7 @@ async function prove(cloud: LocalCloud, keyArn: string, cell: Cell, m: ReturnTyp
 
 describe('every importable key type and wrapping cell', () => {
   let cloud: LocalCloud;
-  beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+  beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
   afterAll(async () => {
     await cloud?.stop();
     const passed = Object.values(results).filter((r) => r === 'passed').length;

@@ -7,11 +7,11 @@ import { Duration } from 'aws-cdk-lib';
 import { ExternalKey, KeyMaterial, KeyMaterialExpiration } from '../../lib';
 import { wrapKeyMaterial } from '../../lambda/wrap';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
-import { fingerprints, REGION, secretByArn, sha256, synth } from './util';
+import { fingerprints, RAISED_QUOTAS, REGION, secretByArn, sha256, synth } from './util';
 
 const DAY = 86400_000;
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 const kms = () => cloud.kmsClient();

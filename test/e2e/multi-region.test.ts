@@ -4,11 +4,11 @@ import * as path from 'path';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { ExternalKey, ExternalKeyReplica, KeyMaterial } from '../../lib';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
-import { ACCOUNT, fingerprints, secretByArn, sha256, stackNames, synth, synthExampleApp } from './util';
+import { ACCOUNT, fingerprints, RAISED_QUOTAS, secretByArn, sha256, stackNames, synth, synthExampleApp } from './util';
 
 const OTHER_ACCOUNT = '444455556666';
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: 'us-east-1', accounts: [OTHER_ACCOUNT] }); });
+beforeAll(async () => { cloud = await LocalCloud.start({ region: 'us-east-1', accounts: [OTHER_ACCOUNT], ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 const keyArnOf = (stack: LocalStack) => stack.outputs.KeyArn ?? stack.resources[stack.logicalIdsOfType('Custom::KmsKeyMaterialImport')[0]].attributes.KeyArn;

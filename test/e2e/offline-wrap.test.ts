@@ -8,14 +8,14 @@ import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-se
 import { ExternalKey, KeyMaterial, WrappingAlgorithm } from '../../lib';
 import { DeploymentFailed, LocalCloud } from '../../testing/harness';
 import { describeWithTools } from '../tools';
-import { fingerprints, REGION, secretByArn, synth } from './util';
+import { fingerprints, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
  * The offline (two-phase) flow, end to end: phase 1 publishes the wrapping public key and token,
  * the "HSM" step is the openssl CLI exactly as docs/hsm.md gives it, phase 2 imports the blob.
  */
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offline-'));

@@ -4,10 +4,10 @@ import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-se
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, PartnerAccess, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { DeploymentFailed, LocalCloud } from '../../testing/harness';
-import { expectEveryInvocationAnswered, fingerprints, REGION, secretByArn, sha256, synth } from './util';
+import { expectEveryInvocationAnswered, fingerprints, RAISED_QUOTAS, REGION, secretByArn, sha256, synth } from './util';
 
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 async function newSecret(material: Buffer, encoding: 'base64' | 'hex' | 'binary' = 'base64'): Promise<string> {

@@ -23,6 +23,14 @@ const created: string[] = [];
 // Registered when a test file imports this module (hooks cannot be added from inside a test).
 afterAll(() => { for (const d of created.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
 
+/**
+ * KMS's request quotas raised 20× in proportion (GetParametersForImport 5 per second instead of
+ * one every 4 s): these tests are about other things, and a stack of 12 keys would otherwise wait
+ * 44 s. They are still throttled when they deploy many keys at once. quotas.test.ts is about
+ * the quotas themselves.
+ */
+export const RAISED_QUOTAS = { emulator: { quotas: { scale: 20 } } };
+
 /** Synthesizes a one-stack app into a fresh directory; returns the directory. */
 export function synth(build: (stack: Stack) => void, stackName = 'E2E', env = { account: ACCOUNT, region: REGION }): string {
   const outdir = tempDir('byok-e2e-');

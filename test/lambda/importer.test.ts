@@ -216,3 +216,30 @@ describe('remove', () => {
     expect(kms).toHaveReceivedCommandWith(DeleteImportedKeyMaterialCommand, { KeyId: KEY_ARN });
   });
 });
+
+describe('renew when due', () => {
+  const expiring = props({ Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: String(30 * 86400) } });
+  const now = new Date('2027-03-01T12:00:00Z');
+  // Material imported `daysAgo` days before `now`, valid for 30 days.
+  const importedDaysAgo = (daysAgo: number) => kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', ValidTo: new Date(now.getTime() + (30 - daysAgo) * 86400_000) } });
+
+  test('material younger than renewAfterSeconds is left alone: no parameters asked for', async () => {
+    importedDaysAgo(5);
+    await expect(renew(expiring, { now: () => now }, 6 * 86400)).resolves.toBeUndefined();
+    expect(kms).toHaveReceivedCommandTimes(GetParametersForImportCommand, 0);
+  });
+
+  test('material at least renewAfterSeconds old, or without a ValidTo (expired), is imported again', async () => {
+    importedDaysAgo(6);
+    await expect(renew(expiring, { now: () => now }, 6 * 86400)).resolves.toHaveProperty('data.ValidTo', '2027-03-31T12:00:00.000Z');
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', KeyState: 'PendingImport' } });
+    await renew(expiring, { now: () => now }, 6 * 86400);
+    expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 2);
+  });
+
+  test('without renewAfterSeconds (a rule made by an earlier version), every event renews, without DescribeKey', async () => {
+    await renew(expiring, { now: () => now });
+    expect(kms).toHaveReceivedCommandTimes(DescribeKeyCommand, 0);
+    expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 1);
+  });
+});

@@ -41,10 +41,12 @@ describe('ExternalKey', () => {
     });
   });
 
-  test('CloudFormation waits at most 10 minutes for the import, not its default hour', () => {
+  test('the handler may wait 15 minutes for its import (Lambda\'s maximum); CloudFormation waits at most 20, not its default hour', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
-    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { ServiceTimeout: '600' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties(IMPORT_RESOURCE_TYPE, { ServiceTimeout: '1200' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 900 });
   });
 
   test('wrapping algorithm, wrapping key size and encoding can be chosen', () => {

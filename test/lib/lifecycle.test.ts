@@ -39,14 +39,43 @@ describe('lifecycle', () => {
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(30)), renewEvery: Duration.days(7) });
     const t = Template.fromStack(stack);
     const rule = Object.values(t.findResources('AWS::Events::Rule'))[0] as any;
-    expect(rule.Properties.ScheduleExpression).toBe('rate(7 days)');
+    // Daily, at a minute of the key's own; the handler renews material older than 6 days.
+    expect(rule.Properties.ScheduleExpression).toMatch(/^cron\(\d+ \d+ \* \* \? \*\)$/);
     expect(rule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^KeyImport/)]));
     const input = JSON.stringify(rule.Properties.Targets[0].Input);
     expect(input).toContain('\\"action\\":\\"renew\\"');
     expect(input).toContain('ValidForSeconds');
+    expect(input).toContain(`\\"renewAfterSeconds\\":\\"${6 * 86400}\\"`);
     const cr = Object.values(t.findResources(IMPORT_RESOURCE_TYPE))[0] as any;
     expect(rule.Properties.Targets[0].Arn).toEqual(cr.Properties.ServiceToken);
     t.resourceCountIs('AWS::Lambda::Permission', 1);
+  });
+
+  test('keys of a stack with the same renewEvery fire at different minutes; hourly under a day; rate() under an hour', () => {
+    const { stack, secret } = stackWithSecret();
+    const renewing = (id: string, renewEvery: Duration, validity: Duration) =>
+      new ExternalKey(stack, id, { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(validity), renewEvery });
+    for (let i = 0; i < 30; i++) renewing(`Daily${i}`, Duration.days(30), Duration.days(90));
+    renewing('Hourly', Duration.hours(6), Duration.hours(12));
+    renewing('Often', Duration.minutes(30), Duration.hours(2));
+    const rules = Template.fromStack(stack).findResources('AWS::Events::Rule');
+    const schedule = (prefix: string) => Object.entries(rules).filter(([id]) => id.startsWith(prefix)).map(([, r]: any) => r.Properties.ScheduleExpression as string);
+    const daily = schedule('Daily');
+    expect(daily).toHaveLength(30);
+    // cron(M H * * ? *): 30 distinct minutes of the day.
+    expect(new Set(daily.map((e) => /^cron\((\d+) (\d+) \* \* \? \*\)$/.exec(e)!.slice(1, 3).join(':'))).size).toBe(30);
+    expect(schedule('Hourly')).toEqual([expect.stringMatching(/^cron\(\d+ \* \* \* \? \*\)$/)]);
+    expect(schedule('Often')).toEqual(['rate(30 minutes)']);
+  });
+
+  test('a stack with more imports than fit the handler\'s budget at the default quota gets one warning', () => {
+    const { stack, secret } = stackWithSecret();
+    const warnings = () => stack.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    for (let i = 0; i < 175; i++) new ExternalKey(stack, `Key${i}`, { material: KeyMaterial.fromSecret(secret) });
+    expect(warnings()).toEqual([]);
+    new ExternalKey(stack, 'Key175', { material: KeyMaterial.fromSecret(secret) });
+    new ExternalKey(stack, 'Key176', { material: KeyMaterial.fromSecret(secret) });
+    expect(warnings()).toEqual([expect.stringMatching(/imports key material into more than 175 keys\. KMS allows one GetParametersForImport every 4 seconds per account and Region .* Split the keys over several stacks/)]);
   });
 
   test.each([

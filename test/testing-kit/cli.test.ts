@@ -78,7 +78,8 @@ let server: Server;
 let dir: string;
 
 beforeAll(async () => {
-  server = await startServer('--port', '0');
+  // These tests import into one key after another, faster than KMS's default quotas allow.
+  server = await startServer('--port', '0', '--quotas', 'off');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-cli-'));
 });
 afterAll(async () => {
@@ -242,6 +243,20 @@ describe('the server process', () => {
     }
   });
 
+  test('KMS\'s request quotas are on by default: a second GetParametersForImport within 4 s is throttled', async () => {
+    const throttling = await startServer('--port', '0');
+    const kms = new KMSClient({ endpoint: throttling.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'x' }, maxAttempts: 1 });
+    try {
+      const { KeyMetadata: key } = await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }));
+      const parameters = () => kms.send(new GetParametersForImportCommand({ KeyId: key!.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      await parameters();
+      await expect(parameters()).rejects.toMatchObject({ name: 'ThrottlingException', message: 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.' });
+    } finally {
+      kms.destroy();
+      await stopServer(throttling, 'SIGTERM');
+    }
+  });
+
   test('--help prints the usage and exits 0', () => {
     const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
@@ -256,6 +271,7 @@ describe('the server process', () => {
     [['--region', 'moon'], "--region 'moon' is not an AWS Region name"],
     [['--account', '1234'], "--account '1234' is not a 12-digit AWS account id"],
     [['--clock', 'tomorrow'], "--clock 'tomorrow' is not an ISO 8601 time"],
+    [['--quotas', 'maybe'], "--quotas 'maybe' is not 'on' or 'off'"],
     [['4599'], "unexpected argument '4599'"],
   ])('%j is a usage error: exit code 2 and a message', (args, message) => {
     const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });

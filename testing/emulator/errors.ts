@@ -40,4 +40,5 @@ export const incorrectKey = () =>
 export const internal = (message = 'An internal error occurred.') => new KmsError('KMSInternalException', message, 500);
 export const serialization = (message: string) => new KmsError('SerializationException', message);
 export const unknownOperation = () => new KmsError('UnknownOperationException');
-export const throttling = () => new KmsError('ThrottlingException', 'Rate exceeded');
+// The wording of the AWS KMS Developer Guide, "Throttling AWS KMS requests".
+export const throttling = () => new KmsError('ThrottlingException', 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.');

@@ -8,7 +8,7 @@ export interface FaultRule {
   /** The operation name, e.g. 'ImportKeyMaterial'. Undefined matches every operation. */
   operation?: string;
   /**
-   * - `throttle`: 400 ThrottlingException "Rate exceeded", the operation is not applied.
+   * - `throttle`: 400 ThrottlingException, the operation is not applied.
    * - `internal`: 500 KMSInternalException, the operation is not applied.
    * - `reset`: the socket is destroyed without a response; the operation is not applied.
    * - `delay`: the response is held back by `delayMs`, then the operation runs normally.

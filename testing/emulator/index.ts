@@ -8,6 +8,8 @@
 export { KmsEmulator } from './server';
 export type { KmsEmulatorOptions, CallRecord, InspectedKey, InspectedMaterial } from './server';
 export { EmulatorClock } from './clock';
+export { CRYPTO_QUOTA, DEFAULT_REQUEST_QUOTAS, RequestQuotas } from './quotas';
+export type { QuotaOptions } from './quotas';
 export type { FaultRule } from './faults';
 export { keyMaterialFingerprint } from './material';
 export type { KeySpec } from './specs';

@@ -13,6 +13,7 @@ import { KmsError, internal, serialization, throttling, unknownOperation, unsupp
 import { FaultInjector, FaultRule } from './faults';
 import { isImported, keyState, sweep } from './lifecycle';
 import { OPERATIONS, UNIMPLEMENTED_OPERATIONS } from './operations';
+import { QuotaOptions, RequestQuotas } from './quotas';
 import { keyFamily } from './specs';
 import { EmulatorState } from './state';
 import { Input } from './validation';
@@ -43,6 +44,13 @@ export interface KmsEmulatorOptions {
    * @default false
    */
   acceptZeroPaddedPkcs8?: boolean;
+  /**
+   * KMS's request quotas per account, Region and operation (see quotas.ts). Off unless given:
+   * the emulator's own unit tests call faster than KMS allows; `LocalCloud` and the
+   * `cdk-kms-byok-emulator` command turn them on with AWS's defaults.
+   * @default { enabled: false }
+   */
+  quotas?: QuotaOptions;
   /** Spare wrapping key pairs generated ahead per size. @default { RSA_2048: 3, RSA_3072: 2, RSA_4096: 1 } */
   wrappingKeyPool?: Partial<Record<RsaWrappingKeySpec, number>>;
 }
@@ -54,6 +62,8 @@ export interface CallRecord {
   /** Epoch milliseconds (real time, not the emulator clock). */
   startedAt: number;
   endedAt: number;
+  /** Epoch milliseconds on the emulator clock when the request arrived (the time quotas are counted in). */
+  clockAt: number;
   /** HTTP status sent; 0 when the connection was reset without a response. */
   status: number;
   /** The `__type` of an error response. */
@@ -93,6 +103,8 @@ export class KmsEmulator {
   readonly port: number = 0;
   readonly clock: EmulatorClock;
   readonly calls: CallRecord[] = [];
+  /** The request quotas: `quotas.setQuota(...)` plays a quota increase, `quotas.setEnabled(false)` turns throttling off. */
+  readonly quotas: RequestQuotas;
 
   private readonly server: http.Server;
   private readonly state = new EmulatorState();
@@ -106,6 +118,7 @@ export class KmsEmulator {
 
   private constructor(opts: KmsEmulatorOptions) {
     this.clock = opts.clock ?? new EmulatorClock();
+    this.quotas = new RequestQuotas(opts.quotas ?? { enabled: false });
     this.defaultRegion = opts.region ?? 'us-east-1';
     this.defaultAccount = opts.accountId ?? '111122223333';
     this.accounts = { ...(opts.accounts ?? {}) };
@@ -181,12 +194,13 @@ export class KmsEmulator {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const startedAt = Date.now();
+    const clockAt = this.clock.now().getTime();
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
     const { region, account } = this.identify(req.headers.authorization);
     const record = (status: number, errorType?: string, fault?: FaultRule['kind']) =>
-      this.calls.push({ operation, region, account, startedAt, endedAt: Date.now(), status, errorType, fault });
+      this.calls.push({ operation, region, account, startedAt, endedAt: Date.now(), clockAt, status, errorType, fault });
 
     const fault = this.faults.take(operation);
     // unref: a held-back answer must not keep a stopping process alive.
@@ -200,8 +214,10 @@ export class KmsEmulator {
 
     let status = 200;
     let payload: Record<string, unknown>;
-    if (fault?.kind === 'throttle' || fault?.kind === 'internal') {
-      const e = fault.kind === 'throttle' ? throttling() : internal('An internal error occurred in AWS KMS (injected fault).');
+    // Over its quota a request is refused before it is looked at, and changes nothing.
+    const throttled = fault?.kind === 'throttle' || (fault?.kind !== 'internal' && req.method === 'POST' && !this.quotas.take(operation, account, region, clockAt));
+    if (throttled || fault?.kind === 'internal') {
+      const e = throttled ? throttling() : internal('An internal error occurred in AWS KMS (injected fault).');
       [status, payload] = [e.status, e.toBody()];
     } else if (req.method !== 'POST') {
       const e = unknownOperation();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { setTimeout as sleep } from 'timers/promises';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf } from '../../lib/private/import-rules';
@@ -26,7 +27,10 @@ export interface LocalCloudOptions {
   readonly accountId?: string;
   /** Further accounts that stacks may be deployed to (multi-account tests). @default - none */
   readonly accounts?: string[];
-  /** Passed to the KMS emulator. */
+  /**
+   * Passed to the KMS emulator. Its request quotas are on, at AWS's defaults, unless
+   * `emulator.quotas` says otherwise (e.g. `{ scale: 50 }` or `{ enabled: false }`).
+   */
   readonly emulator?: KmsEmulatorOptions;
 }
 
@@ -47,7 +51,11 @@ export interface DeployOptions {
   readonly lambdaEnv?: Record<string, string>;
   /** Roll back like CloudFormation when a resource fails. @default true */
   readonly rollback?: boolean;
-  /** How many independent resources are created at once. @default 8 */
+  /**
+   * How many independent resources are created at once. CloudFormation starts every resource
+   * whose dependencies are met, so by default all of them (each custom resource is a Node
+   * process of the handler). @default - no limit
+   */
   readonly concurrency?: number;
 }
 
@@ -69,7 +77,7 @@ export class LocalCloud {
     const started: { cloud?: LocalCloud } = {};
     const [kms, moto, responses, cloudFormation] = await Promise.all([
       KmsEmulator.start({
-        region: options.region, accountId, ...options.emulator,
+        region: options.region, accountId, quotas: {}, ...options.emulator,
         accounts: Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a])),
       }),
       MotoServer.start(accountId),
@@ -235,7 +243,7 @@ export class LocalStack {
     try {
       for (const wave of creationWaves(next.template)) {
         // Like CloudFormation, independent resources are created in parallel.
-        const results = await inParallel(wave, this.options.concurrency ?? 8, async (logicalId) => {
+        const results = await inParallel(wave, this.options.concurrency ?? Infinity, async (logicalId) => {
           const resource = next.template.Resources[logicalId];
           const props = stringifyScalars(resolve(resource.Properties ?? {}, this.resolveContext()));
           if (!(logicalId in oldResources)) {
@@ -360,10 +368,9 @@ export class LocalStack {
 
   private async createResource(logicalId: string, resource: TemplateResource, props: Record<string, any>): Promise<ResourceState> {
     const { region, account } = this.current!;
-    const kms = this.cloud.kmsClient(region, account);
     switch (resource.Type) {
       case 'AWS::KMS::Key': {
-        const out = await kms.send(new CreateKeyCommand({
+        const out = await this.cfnKms(region, account, new CreateKeyCommand({
           Origin: props.Origin, KeySpec: props.KeySpec, KeyUsage: props.KeyUsage, Description: props.Description,
           MultiRegion: props.MultiRegion === 'true', Policy: props.KeyPolicy ? JSON.stringify(props.KeyPolicy) : undefined,
         }));
@@ -371,14 +378,14 @@ export class LocalStack {
       }
       case 'AWS::KMS::ReplicaKey': {
         const primaryRegion = String(props.PrimaryKeyArn).split(':')[3];
-        const out = await this.cloud.kmsClient(primaryRegion, account).send(new ReplicateKeyCommand({
+        const out = await this.cfnKms(primaryRegion, account, new ReplicateKeyCommand({
           KeyId: props.PrimaryKeyArn, ReplicaRegion: region, Description: props.Description,
           Policy: props.KeyPolicy ? JSON.stringify(props.KeyPolicy) : undefined,
         }));
         return { physicalId: out.ReplicaKeyMetadata!.KeyId!, attributes: { Arn: out.ReplicaKeyMetadata!.Arn!, KeyId: out.ReplicaKeyMetadata!.KeyId! } };
       }
       case 'AWS::KMS::Alias':
-        await kms.send(new CreateAliasCommand({ AliasName: props.AliasName, TargetKeyId: props.TargetKeyId }));
+        await this.cfnKms(region, account, new CreateAliasCommand({ AliasName: props.AliasName, TargetKeyId: props.TargetKeyId }));
         return { physicalId: props.AliasName, attributes: {} };
       case 'AWS::SecretsManager::Secret': {
         const value = this.options.secretValues?.[logicalId] ?? { secretString: randomUUID() };
@@ -391,7 +398,23 @@ export class LocalStack {
       }
       default:
         if (isCustom(resource.Type)) return this.invokeCustom(logicalId, 'Create', props);
+        if (resource.Type === 'AWS::Events::Rule') this.ruleCreatedAt[logicalId] = this.cloud.kms.clock.now().getTime();
         return placeholder(logicalId, resource.Type, region, account);
+    }
+  }
+
+  /**
+   * CloudFormation's own KMS calls (CreateKey, CreateAlias, ...): like CloudFormation, the harness
+   * waits out throttling (KMS request quotas, e.g. 5 CreateKey per second) instead of failing.
+   */
+  private async cfnKms(region: string, account: string, command: any): Promise<any> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.cloud.kmsClient(region, account).send(command);
+      } catch (e) {
+        if ((e as Error).name !== 'ThrottlingException' || attempt >= 300) throw e;
+        await sleep(Math.random() * 1000);
+      }
     }
   }
 
@@ -405,7 +428,7 @@ export class LocalStack {
         }
       }
       if (JSON.stringify(props.KeyPolicy) !== JSON.stringify(old.KeyPolicy)) {
-        await this.cloud.kmsClient(this.region, this.account).send(new PutKeyPolicyCommand({ KeyId: state.physicalId, PolicyName: 'default', Policy: JSON.stringify(props.KeyPolicy) }));
+        await this.cfnKms(this.region, this.account, new PutKeyPolicyCommand({ KeyId: state.physicalId, PolicyName: 'default', Policy: JSON.stringify(props.KeyPolicy) }));
       }
     }
     return state;
@@ -429,26 +452,60 @@ export class LocalStack {
     }
     if (!state || resource.DeletionPolicy === 'Retain' || (resource.DeletionPolicy === 'RetainExceptOnCreate' && !creationRolledBack)) return;
     if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
-      await this.cloud.kmsClient(this.region, this.account).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
+      await this.cfnKms(this.region, this.account, new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
     }
   }
 
   /**
-   * Plays EventBridge: invokes the target of every scheduled rule of the stack once, with the
-   * rule's input, as the schedule would. Returns the invocations.
+   * Plays EventBridge: invokes the target of every scheduled rule of the stack once, all at the
+   * same moment (a burst), with the rule's input, as the schedules would if they fell together.
+   * Returns the invocations, in the order of the rules in the template.
    */
   public async fireSchedules(): Promise<Invocation[]> {
-    const { template } = this.current!;
+    return (await Promise.all(this.scheduledRules().map((logicalId) => this.fireRule(logicalId)))).flat();
+  }
+
+  /**
+   * Plays EventBridge over time: moves the emulator clock forward by `ms`, and on the way invokes
+   * each scheduled rule's targets at every moment its schedule names, in time order, with the
+   * clock set to that moment. `rate(...)` counts from the rule's creation; `cron(...)` supports a
+   * fixed or `*` minute and hour with `*` or `?` in the other fields (what ExternalKey's renewal
+   * rules use). Returns the invocations with the clock time each was made at.
+   */
+  public async advanceSchedules(ms: number): Promise<Array<Invocation & { readonly logicalId: string; readonly at: Date }>> {
+    const clock = this.cloud.kms.clock;
+    const from = clock.now().getTime();
+    const to = from + ms;
+    const due = this.scheduledRules()
+      .flatMap((logicalId) => fireTimes(this.current!.template.Resources[logicalId].Properties!.ScheduleExpression, this.ruleCreatedAt[logicalId] ?? from, from, to).map((at) => ({ logicalId, at })))
+      .sort((a, b) => a.at - b.at);
+    const fired: Array<Invocation & { logicalId: string; at: Date }> = [];
+    for (const { logicalId, at } of due) {
+      clock.set(new Date(at));
+      for (const invocation of await this.fireRule(logicalId)) fired.push({ ...invocation, logicalId, at: new Date(at) });
+    }
+    if (clock.now().getTime() < to) clock.set(new Date(to));
+    return fired;
+  }
+
+  /** Emulator-clock creation time of each AWS::Events::Rule: `rate(...)` schedules count from it. */
+  private readonly ruleCreatedAt: Record<string, number> = {};
+
+  private scheduledRules(): string[] {
+    return Object.entries(this.current!.template.Resources)
+      .filter(([, rule]) => rule.Type === 'AWS::Events::Rule' && rule.Properties?.ScheduleExpression)
+      .map(([logicalId]) => logicalId);
+  }
+
+  private async fireRule(logicalId: string): Promise<Invocation[]> {
+    const rule = this.current!.template.Resources[logicalId];
     const fired: Invocation[] = [];
-    for (const [logicalId, rule] of Object.entries(template.Resources)) {
-      if (rule.Type !== 'AWS::Events::Rule' || !rule.Properties?.ScheduleExpression) continue;
-      for (const target of rule.Properties.Targets ?? []) {
-        const arn = resolve(target.Arn, this.resolveContext());
-        const input = target.Input !== undefined ? JSON.parse(resolve(target.Input, this.resolveContext())) : {};
-        const invocation = await this.invokeFunction(arn, input, logicalId);
-        this.scheduleInvocations.push({ ...invocation, logicalId, event: input, answers: [] });
-        fired.push(invocation);
-      }
+    for (const target of rule.Properties!.Targets ?? []) {
+      const arn = resolve(target.Arn, this.resolveContext());
+      const input = target.Input !== undefined ? JSON.parse(resolve(target.Input, this.resolveContext())) : {};
+      const invocation = await this.invokeFunction(arn, input, logicalId);
+      this.scheduleInvocations.push({ ...invocation, logicalId, event: input, answers: [] });
+      fired.push(invocation);
     }
     return fired;
   }
@@ -580,6 +637,34 @@ function placeholder(logicalId: string, type: string, region: string, account: s
     get: (_t, attr) => (attr === 'Arn' ? `arn:${partitionFor(region)}:${service}:${region}:${account}:${physicalId}` : `${physicalId}-${String(attr)}`),
   });
   return { physicalId, attributes };
+}
+
+const MINUTE_MS = 60_000;
+const RATE_UNITS: Record<string, number> = { minute: MINUTE_MS, minutes: MINUTE_MS, hour: 60 * MINUTE_MS, hours: 60 * MINUTE_MS, day: 1440 * MINUTE_MS, days: 1440 * MINUTE_MS };
+
+/**
+ * The moments in (from, to] an EventBridge schedule expression names (UTC), for the forms
+ * `rate(N unit)` and `cron(M H * * ? *)` with M, H a number or `*`
+ * (docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html).
+ */
+function fireTimes(expression: string, createdAt: number, from: number, to: number): number[] {
+  const rate = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(expression);
+  if (rate) {
+    const period = Number(rate[1]) * RATE_UNITS[rate[2]];
+    const first = createdAt + Math.max(1, Math.floor((from - createdAt) / period) + 1) * period;
+    const times: number[] = [];
+    for (let t = first; t <= to; t += period) if (t > from) times.push(t);
+    return times;
+  }
+  const cron = /^cron\((\d+|\*) (\d+|\*) \* \* \? \*\)$/.exec(expression);
+  if (!cron) throw new Error(`the harness cannot play the schedule '${expression}'`);
+  const [minute, hour] = [cron[1], cron[2]];
+  const times: number[] = [];
+  const step = minute === '*' ? MINUTE_MS : 60 * MINUTE_MS;
+  for (let t = Math.floor(from / step) * step + (minute === '*' ? 0 : Number(minute) * MINUTE_MS); t <= to; t += step) {
+    if (t > from && (hour === '*' || new Date(t).getUTCHours() === Number(hour))) times.push(t);
+  }
+  return times;
 }
 
 /** Runs `work` on every item, at most `limit` at a time; settles all. */
