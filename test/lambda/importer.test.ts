@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'crypto';
 import {
-  DeleteImportedKeyMaterialCommand, GetParametersForImportCommand, ImportKeyMaterialCommand,
+  DeleteImportedKeyMaterialCommand, DescribeKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand,
   IncorrectKeyMaterialException, InvalidImportTokenException, KMSClient, KMSInvalidStateException, RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -220,8 +220,10 @@ describe('remove', () => {
 describe('renew when due', () => {
   const expiring = props({ Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: String(30 * 86400) } });
   const now = new Date('2027-03-01T12:00:00Z');
-  // Material imported `daysAgo` days before `now`, valid for 30 days.
-  const importedDaysAgo = (daysAgo: number) => kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', ValidTo: new Date(now.getTime() + (30 - daysAgo) * 86400_000) } });
+  // Material imported `daysAgo` days before `now`, valid for 30 days, for the due check's
+  // DescribeKey; the DescribeKey after an import shows the imported material as current.
+  const current = { KeyMetadata: { KeyId: 'k', CurrentKeyMaterialId: 'a'.repeat(64) } };
+  const importedDaysAgo = (daysAgo: number) => kms.on(DescribeKeyCommand).resolvesOnce({ KeyMetadata: { KeyId: 'k', ValidTo: new Date(now.getTime() + (30 - daysAgo) * 86400_000) } }).resolves(current);
 
   test('material younger than renewAfterSeconds is left alone: no parameters asked for', async () => {
     importedDaysAgo(5);
@@ -231,15 +233,18 @@ describe('renew when due', () => {
 
   test('material at least renewAfterSeconds old, or without a ValidTo (expired), is imported again', async () => {
     importedDaysAgo(6);
-    await expect(renew(expiring, { now: () => now }, 6 * 86400)).resolves.toHaveProperty('data.ValidTo', '2027-03-31T12:00:00.000Z');
-    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', KeyState: 'PendingImport' } });
+    await expect(renew(expiring, { now: () => now }, 6 * 86400)).resolves.toHaveProperty('data.KeyMaterialId', 'a'.repeat(64));
+    expect(kms).toHaveReceivedCommandWith(ImportKeyMaterialCommand, { ValidTo: new Date('2027-03-31T12:00:00Z') });
+    kms.on(DescribeKeyCommand).resolvesOnce({ KeyMetadata: { KeyId: 'k', KeyState: 'PendingImport' } }).resolves(current);
     await renew(expiring, { now: () => now }, 6 * 86400);
     expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 2);
   });
 
-  test('without renewAfterSeconds (a rule made by an earlier version), every event renews, without DescribeKey', async () => {
+  test('without renewAfterSeconds (a rule made by an earlier version), every event renews with no due check first', async () => {
     await renew(expiring, { now: () => now });
-    expect(kms).toHaveReceivedCommandTimes(DescribeKeyCommand, 0);
+    // One DescribeKey, after the import, for the answer; none before it.
+    expect(kms).toHaveReceivedCommandTimes(DescribeKeyCommand, 1);
+    expect(kms.calls()[kms.calls().length - 1].args[0]).toBeInstanceOf(DescribeKeyCommand);
     expect(kms).toHaveReceivedCommandTimes(ImportKeyMaterialCommand, 1);
   });
 });
