@@ -5,8 +5,9 @@ import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, R
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf } from '../../lib/private/import-rules';
 import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
+import { SecretsManagerServer } from '../secrets-manager';
+import { EmulatorKeys } from '../secrets-manager/emulator-keys';
 import { Invocation, invokeHandler } from './lambda-runner';
-import { MotoServer } from './moto';
 import { CustomResourceResponse, ResponseServer } from './response-server';
 import { creationOrder, creationWaves, resolve, ResourceState, Template, TemplateResource } from './template';
 
@@ -58,39 +59,49 @@ export class DeploymentFailed extends Error {
 }
 
 /**
- * Local AWS for tests: the KMS emulator, moto's Secrets Manager, and a stand-in for CloudFormation
+ * Local AWS for tests: the KMS emulator, the kit's Secrets Manager, and a stand-in for CloudFormation
  * that deploys synthesized templates, invoking the very handler bundle in the cloud assembly with
  * real custom resource events and receiving its answers at a local ResponseURL.
  */
 export class LocalCloud {
   public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
     const accountId = options.accountId ?? '111122223333';
-    const [kms, moto, responses] = await Promise.all([
-      KmsEmulator.start({
-        region: options.region, accountId, ...options.emulator,
-        accounts: Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a])),
+    const accounts = Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a]));
+    const emulator: KmsEmulator[] = [];
+    const started = await Promise.allSettled([
+      KmsEmulator.start({ region: options.region, accountId, ...options.emulator, accounts }).then((k) => emulator[0] = k),
+      SecretsManagerServer.start({
+        region: options.region, accountId, keys: new EmulatorKeys(() => emulator[0]), clock: { now: () => emulator[0].clock.now() },
+        identify: (akid) => (accounts[akid] ? { account: accounts[akid], principalArn: `arn:aws:iam::${accounts[akid]}:root`, accessKeyId: akid } : undefined),
       }),
-      MotoServer.start(accountId),
       ResponseServer.start(),
     ]);
-    return new LocalCloud(kms, moto, responses, options.region ?? 'us-east-1', accountId);
+    // Whatever started is stopped again if the rest failed, so that no server keeps a test run alive.
+    const failed = started.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) {
+      await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+      throw failed.reason;
+    }
+    const [kms, secrets, responses] = started.map((r) => (r as PromiseFulfilledResult<any>).value);
+    return new LocalCloud(kms, secrets, responses, options.region ?? 'us-east-1', accountId);
   }
 
   private constructor(
     public readonly kms: KmsEmulator,
-    private readonly moto: MotoServer,
+    /** The local Secrets Manager (testing/secrets-manager). */
+    public readonly secretsManager: SecretsManagerServer,
     public readonly responses: ResponseServer,
     public readonly defaultRegion: string,
     public readonly accountId: string,
   ) {}
 
   public get secretsEndpoint(): string {
-    return this.moto.endpoint;
+    return this.secretsManager.endpoint;
   }
 
   /** SDK client configuration for a local service. */
   public clientConfig(service: 'kms' | 'secretsmanager', region = this.defaultRegion, account?: string) {
-    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.moto.endpoint, credentials: localCredentials(account, this.accountId) };
+    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.secretsManager.endpoint, credentials: localCredentials(account, this.accountId) };
   }
 
   private readonly clients = new Map<string, KMSClient | SecretsManagerClient>();
@@ -100,7 +111,7 @@ export class LocalCloud {
     return this.client(`kms:${region}:${account}`, () => new KMSClient(this.clientConfig('kms', region, account)));
   }
 
-  /** A Secrets Manager client for moto (one per region, closed by stop()). */
+  /** A Secrets Manager client for the local Secrets Manager (one per region, closed by stop()). */
   public secretsClient(region = this.defaultRegion): SecretsManagerClient {
     return this.client(`secretsmanager:${region}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region)));
   }
@@ -125,7 +136,7 @@ export class LocalCloud {
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_KMS: this.kms.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.moto.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.secretsManager.endpoint,
     };
   }
 
@@ -141,7 +152,7 @@ export class LocalCloud {
   public async stop(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
-    await Promise.all([this.kms.stop(), this.moto.stop(), this.responses.stop()]);
+    await Promise.all([this.kms.stop(), this.secretsManager.stop(), this.responses.stop()]);
   }
 }
 
