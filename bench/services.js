@@ -8,7 +8,6 @@
 //
 // Started with child_process.fork by bench/run.js; it answers {type:'start'} with {type:'ready'}
 // and is driven over a small JSON control endpoint (bench/util.js control()).
-const fs = require('fs');
 const http = require('http');
 const { setTimeout: sleep } = require('timers/promises');
 const { KMSClient, CreateKeyCommand, ReplicateKeyCommand } = require('@aws-sdk/client-kms');

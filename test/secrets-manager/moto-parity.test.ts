@@ -16,7 +16,6 @@ const ACCOUNT = '111122223333';
 const motoPresent = spawnSync('python3', ['-c', 'import moto.server']).status === 0;
 if (!motoPresent) {
   if (process.env.CDK_KMS_BYOK_REQUIRE_MOTO) throw new Error('moto is required for the wire-compatibility cross-check in CI: pip install "moto[server]"');
-  // eslint-disable-next-line no-console
   console.warn('SKIPPED test/secrets-manager/moto-parity.test.ts: python3 with moto[server] is not installed (pip install "moto[server]"); CI runs it');
 }
 const describeWithMoto = motoPresent ? describe : describe.skip;
