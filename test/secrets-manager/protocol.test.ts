@@ -3,16 +3,18 @@ import {
   CreateSecretCommand, DeleteResourcePolicyCommand, DeleteSecretCommand, DescribeSecretCommand, GetResourcePolicyCommand, GetSecretValueCommand,
   ListSecretVersionIdsCommand, PutResourcePolicyCommand, PutSecretValueCommand, RestoreSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { PrincipalRegistry } from '../../testing/iam';
 import { SecretsManagerServer } from '../../testing/secrets-manager';
 
 const PARTNER = '444455556666';
+const principals = new PrincipalRegistry();
 let server: SecretsManagerServer;
 let sm: SecretsManagerClient;
 let partner: SecretsManagerClient;
 
 beforeAll(async () => {
   server = await SecretsManagerServer.start({
-    identify: (akid) => (akid === 'AKIAPARTNER' ? { account: PARTNER, principalArn: `arn:aws:iam::${PARTNER}:root`, accessKeyId: akid } : undefined),
+    accounts: { AKIAPARTNER: PARTNER }, principals,
   });
   const client = (accessKeyId: string) => new SecretsManagerClient({ region: 'eu-west-1', endpoint: server.endpoint, credentials: { accessKeyId, secretAccessKey: 'x' } });
   sm = client('AKIAOWNER');
@@ -24,6 +26,7 @@ afterAll(async () => {
   await server.stop();
 });
 
+const readPolicy = (principal: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'secretsmanager:GetSecretValue', Resource: '*' }] });
 const name = () => `proto/${randomBytes(4).toString('hex')}`;
 const errorOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected an error'); }, (e) => ({ name: e.name, message: e.message }));
 
@@ -106,15 +109,60 @@ describe('the local Secrets Manager, through the AWS SDK', () => {
     expect((await sm.send(new GetResourcePolicyCommand({ SecretId: ARN }))).ResourcePolicy).toBeUndefined();
   });
 
-  test('another account reaches a secret only by ARN, and not at all when it is encrypted with the default aws/secretsmanager key', async () => {
+  test('another account reaches a secret only by ARN, with a resource policy, and not at all when it is encrypted with the default aws/secretsmanager key', async () => {
     const { ARN } = await sm.send(new CreateSecretCommand({ Name: 'proto/shared', SecretString: 'v' }));
     expect((await errorOf(partner.send(new GetSecretValueCommand({ SecretId: 'proto/shared' })))).name).toBe('ResourceNotFoundException');
+    expect(await errorOf(partner.send(new GetSecretValueCommand({ SecretId: ARN })))).toEqual({
+      name: 'AccessDeniedException',
+      message: `User: arn:aws:iam::${PARTNER}:root is not authorized to perform: secretsmanager:GetSecretValue on resource: ${ARN} because no resource-based policy allows the secretsmanager:GetSecretValue action`,
+    });
+    await sm.send(new PutResourcePolicyCommand({ SecretId: ARN, ResourcePolicy: readPolicy(`arn:aws:iam::${PARTNER}:root`) }));
     expect(await errorOf(partner.send(new GetSecretValueCommand({ SecretId: ARN }))))
       .toEqual({ name: 'InvalidRequestException', message: "You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key." });
     const cmk = `arn:aws:kms:eu-west-1:111122223333:key/${'1'.repeat(8)}-1111-1111-1111-${'1'.repeat(12)}`;
     const withKey = await sm.send(new CreateSecretCommand({ Name: name(), SecretString: 'shared', KmsKeyId: cmk }));
+    await sm.send(new PutResourcePolicyCommand({ SecretId: withKey.ARN, ResourcePolicy: readPolicy(`arn:aws:iam::${PARTNER}:root`) }));
     expect((await partner.send(new GetSecretValueCommand({ SecretId: withKey.ARN }))).SecretString).toBe('shared');
     expect((await sm.send(new DescribeSecretCommand({ SecretId: withKey.ARN }))).KmsKeyId).toBe(cmk);
+  });
+
+  test('a role acts with its identity policies: secretsmanager:VersionStage conditions, and an explicit Deny in the resource policy wins', async () => {
+    const { ARN } = await sm.send(new CreateSecretCommand({ Name: name(), SecretString: 'old' }));
+    await sm.send(new PutSecretValueCommand({ SecretId: ARN, SecretString: 'new' }));
+    const role = principals.register('arn:aws:iam::111122223333:role/Reader', {
+      identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: ARN, Condition: { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } } }] }],
+    });
+    const reader = new SecretsManagerClient({ region: 'eu-west-1', endpoint: server.endpoint, credentials: role });
+    try {
+      expect((await reader.send(new GetSecretValueCommand({ SecretId: ARN, VersionStage: 'AWSCURRENT' }))).SecretString).toBe('new');
+      expect(await errorOf(reader.send(new GetSecretValueCommand({ SecretId: ARN, VersionStage: 'AWSPREVIOUS' })))).toEqual({
+        name: 'AccessDeniedException',
+        message: `User: arn:aws:sts::111122223333:assumed-role/Reader/local-session is not authorized to perform: secretsmanager:GetSecretValue on resource: ${ARN} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
+      });
+      expect((await errorOf(reader.send(new DescribeSecretCommand({ SecretId: ARN })))).name).toBe('AccessDeniedException');
+      await sm.send(new PutResourcePolicyCommand({ SecretId: ARN, ResourcePolicy: JSON.stringify({ Statement: [{ Effect: 'Deny', Principal: { AWS: role.arn }, Action: 'secretsmanager:*', Resource: '*' }] }) }));
+      expect((await errorOf(reader.send(new GetSecretValueCommand({ SecretId: ARN, VersionStage: 'AWSCURRENT' })))).message).toMatch(/with an explicit deny in a resource-based policy$/);
+    } finally {
+      reader.destroy();
+    }
+  });
+
+  test('a resource policy can admit another account\'s principals by aws:PrincipalOrgID', async () => {
+    const cmk = `arn:aws:kms:eu-west-1:111122223333:key/${'2'.repeat(8)}-2222-2222-2222-${'2'.repeat(12)}`;
+    const { ARN } = await sm.send(new CreateSecretCommand({ Name: name(), SecretString: 'org', KmsKeyId: cmk }));
+    await sm.send(new PutResourcePolicyCommand({ SecretId: ARN, ResourcePolicy: JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'secretsmanager:GetSecretValue', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-local' } } }] }) }));
+    const allow = [{ Statement: [{ Effect: 'Allow' as const, Action: 'secretsmanager:GetSecretValue', Resource: '*' }] }];
+    const member = principals.register(`arn:aws:iam::${PARTNER}:role/InOrg`, { orgId: 'o-local', identityPolicies: allow });
+    const stranger = principals.register(`arn:aws:iam::${PARTNER}:role/Outside`, { identityPolicies: allow });
+    const as = (credentials: { accessKeyId: string; secretAccessKey: string }) => new SecretsManagerClient({ region: 'eu-west-1', endpoint: server.endpoint, credentials });
+    const [a, b] = [as(member), as(stranger)];
+    try {
+      expect((await a.send(new GetSecretValueCommand({ SecretId: ARN }))).SecretString).toBe('org');
+      expect((await errorOf(b.send(new GetSecretValueCommand({ SecretId: ARN })))).message).toMatch(/because no resource-based policy allows/);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
   });
 
   test('an unknown operation and a malformed body get AWS\'s error shapes', async () => {

@@ -71,8 +71,7 @@ export class LocalCloud {
     const started = await Promise.allSettled([
       KmsEmulator.start({ region: options.region, accountId, ...options.emulator, accounts }).then((k) => emulator[0] = k),
       SecretsManagerServer.start({
-        region: options.region, accountId, keys: new EmulatorKeys(() => emulator[0]), clock: { now: () => emulator[0].clock.now() },
-        identify: (akid) => (accounts[akid] ? { account: accounts[akid], principalArn: `arn:aws:iam::${accounts[akid]}:root`, accessKeyId: akid } : undefined),
+        region: options.region, accountId, accounts, keys: new EmulatorKeys(() => emulator[0]), clock: { now: () => emulator[0].clock.now() },
       }),
       ResponseServer.start(),
     ]);

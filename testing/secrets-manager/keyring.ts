@@ -12,13 +12,10 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'crypto';
 import { partitionOf } from '../emulator/arn';
+import type { Principal } from '../iam';
 
-/** Who made a request. */
-export interface Caller {
-  readonly account: string;
-  /** The principal's ARN: a role, user, or the account root. */
-  readonly principalArn: string;
-  /** The access key id the request was signed with. */
+/** Who made a request: an IAM principal (testing/iam) and the access key id it signed with. */
+export interface Caller extends Principal {
   readonly accessKeyId: string;
 }
 

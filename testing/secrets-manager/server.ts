@@ -7,8 +7,11 @@ import * as crypto from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { internal, SecretsManagerError, serialization, unknownOperation } from './errors';
+import { partitionOf } from '../emulator/arn';
 import { Caller, KeyAuthority, Keyring } from './keyring';
-import { Authorizer, OPERATIONS } from './operations';
+import { OPERATIONS } from './operations';
+import { iamAuthorizer } from './authorize';
+import { parseSigV4Authorization, PrincipalRegistry } from '../iam';
 import { SecretsState } from './state';
 
 export interface SecretsManagerServerOptions {
@@ -18,14 +21,14 @@ export interface SecretsManagerServerOptions {
   readonly host?: string;
   /** Region of requests whose Authorization header names none. @default 'us-east-1' */
   readonly region?: string;
-  /** Account of access key ids that `identify` does not know. @default '111122223333' */
+  /** Account of access key ids that neither `principals` nor `accounts` knows. @default '111122223333' */
   readonly accountId?: string;
-  /** Who signs with an access key id. @default - every key is the root of `accountId` */
-  readonly identify?: (accessKeyId: string) => Caller | undefined;
+  /** Access key id → account id: the key acts as that account's root. @default {} */
+  readonly accounts?: Record<string, string>;
+  /** Principals with their identity policies, by access key id (shared with the KMS emulator). @default - none */
+  readonly principals?: PrincipalRegistry;
   /** Which KMS key a secret's versions use, and whether the caller may use it. @default - keys taken as named, nothing refused */
   readonly keys?: KeyAuthority;
-  /** Whether a caller may make a request. @default - every request is allowed */
-  readonly authorizer?: Authorizer;
   /** The time, e.g. the KMS emulator's movable clock. @default real time */
   readonly clock?: { now(): Date };
 }
@@ -38,8 +41,6 @@ export interface SecretsCallRecord {
   readonly status: number;
   readonly errorType?: string;
 }
-
-const ALLOW_ALL: Authorizer = { authorize: () => undefined };
 
 /** A local AWS Secrets Manager endpoint in this process. */
 export class SecretsManagerServer {
@@ -94,7 +95,7 @@ export class SecretsManagerServer {
     const json = JSON.stringify(payload);
     res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(json), 'x-amzn-RequestId': crypto.randomUUID() });
     res.end(json);
-    this.calls.push({ operation, region, principalArn: caller.principalArn, status, errorType: status === 200 ? undefined : String(payload.__type) });
+    this.calls.push({ operation, region, principalArn: caller.arn, status, errorType: status === 200 ? undefined : String(payload.__type) });
   }
 
   private async dispatch(method: string | undefined, operation: string, body: string, region: string, caller: Caller): Promise<Record<string, unknown>> {
@@ -109,16 +110,18 @@ export class SecretsManagerServer {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw serialization('The request body must be a JSON object.');
     const now = this.options.clock?.now() ?? new Date();
     this.state.sweep(now);
-    return handler({ state: this.state, keyring: this.keyring, authorizer: this.options.authorizer ?? ALLOW_ALL, caller, region, now }, input as Record<string, unknown>);
+    return handler({ state: this.state, keyring: this.keyring, authorizer: iamAuthorizer, caller, region, now }, input as Record<string, unknown>);
   }
 
-  /** `Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261123/eu-west-1/secretsmanager/aws4_request, ...` */
+  /** The Region of the credential scope, and the principal of the access key id (an unknown key: its account's root). */
   private identify(authorization: string | undefined): { region: string; caller: Caller } {
-    const m = /Credential=([^/,\s]+)\/\d{8}\/([^/,\s]+)\/[^/,\s]+\/aws4_request/.exec(authorization ?? '');
-    const accessKeyId = m?.[1] ?? '';
-    const account = this.options.accountId ?? '111122223333';
-    const caller = this.options.identify?.(accessKeyId) ?? { account, principalArn: `arn:aws:iam::${account}:root`, accessKeyId };
-    return { region: m?.[2] ?? this.options.region ?? 'us-east-1', caller };
+    const sigv4 = parseSigV4Authorization(authorization);
+    const accessKeyId = sigv4?.accessKeyId ?? '';
+    const region = sigv4?.region ?? this.options.region ?? 'us-east-1';
+    const known = this.options.principals?.byAccessKeyId(accessKeyId);
+    if (known) return { region, caller: { ...known, accessKeyId } };
+    const account = this.options.accounts?.[accessKeyId] ?? this.options.accountId ?? '111122223333';
+    return { region, caller: { arn: `arn:${partitionOf(region)}:iam::${account}:root`, account, accessKeyId } };
   }
 }
 
