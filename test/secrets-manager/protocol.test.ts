@@ -167,7 +167,7 @@ describe('the local Secrets Manager, through the AWS SDK', () => {
 
   test('an unknown operation and a malformed body get AWS\'s error shapes', async () => {
     const post = (target: string, body: string) => fetch(server.endpoint, { method: 'POST', headers: { 'X-Amz-Target': target, 'Content-Type': 'application/x-amz-json-1.1' }, body })
-      .then(async (r) => ({ status: r.status, body: await r.json() }));
+      .then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
     expect(await post('secretsmanager.Nope', '{}')).toEqual({ status: 400, body: { __type: 'UnknownOperationException', Message: expect.any(String) } });
     expect(await post('secretsmanager.GetSecretValue', '{')).toEqual({ status: 400, body: { __type: 'SerializationException', Message: expect.any(String) } });
     expect((await post('secretsmanager.GetSecretValue', '{}')).body.__type).toBe('ValidationException');

@@ -2,7 +2,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf } from '../../lib/private/import-rules';
 import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
 import { SecretsManagerServer } from '../secrets-manager';
@@ -110,9 +110,9 @@ export class LocalCloud {
     return this.client(`kms:${region}:${account}`, () => new KMSClient(this.clientConfig('kms', region, account)));
   }
 
-  /** A Secrets Manager client for the local Secrets Manager (one per region, closed by stop()). */
-  public secretsClient(region = this.defaultRegion): SecretsManagerClient {
-    return this.client(`secretsmanager:${region}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region)));
+  /** A Secrets Manager client for the local Secrets Manager (one per region and account, closed by stop()). */
+  public secretsClient(region = this.defaultRegion, account = this.accountId): SecretsManagerClient {
+    return this.client(`secretsmanager:${region}:${account}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region, account)));
   }
 
   private client<T extends KMSClient | SecretsManagerClient>(key: string, make: () => T): T {
@@ -120,9 +120,9 @@ export class LocalCloud {
     return this.clients.get(key) as T;
   }
 
-  /** Creates a secret in the local Secrets Manager; returns its ARN. */
-  public async createSecret(name: string, value: { secretString?: string; secretBinary?: Uint8Array }, region = this.defaultRegion): Promise<string> {
-    const out = await this.secretsClient(region).send(new CreateSecretCommand({ Name: name, SecretString: value.secretString, SecretBinary: value.secretBinary }));
+  /** Creates a secret in the local Secrets Manager (encrypted with `kmsKeyId`, default aws/secretsmanager); returns its ARN. */
+  public async createSecret(name: string, value: { secretString?: string; secretBinary?: Uint8Array; kmsKeyId?: string }, region = this.defaultRegion, account = this.accountId): Promise<string> {
+    const out = await this.secretsClient(region, account).send(new CreateSecretCommand({ Name: name, SecretString: value.secretString, SecretBinary: value.secretBinary, KmsKeyId: value.kmsKeyId }));
     return out.ARN!;
   }
 
@@ -340,9 +340,14 @@ export class LocalStack {
         return { physicalId: props.AliasName, attributes: {} };
       case 'AWS::SecretsManager::Secret': {
         const value = this.options.secretValues?.[logicalId] ?? { secretString: randomUUID() };
-        const arn = await this.cloud.createSecret(props.Name ?? `${this.stackName}-${logicalId}-${randomUUID().slice(0, 8)}`, value, region);
+        const arn = await this.cloud.createSecret(props.Name ?? `${this.stackName}-${logicalId}-${randomUUID().slice(0, 8)}`, { ...value, kmsKeyId: props.KmsKeyId }, region, account);
         return { physicalId: arn, attributes: { Id: arn } };
       }
+      case 'AWS::SecretsManager::ResourcePolicy':
+        await this.cloud.secretsClient(region, account).send(new PutResourcePolicyCommand({
+          SecretId: props.SecretId, ResourcePolicy: JSON.stringify(props.ResourcePolicy), BlockPublicPolicy: props.BlockPublicPolicy !== 'false',
+        }));
+        return { physicalId: props.SecretId, attributes: {} };
       case 'AWS::Lambda::Function': {
         const name = props.FunctionName ?? `${this.stackName}-${logicalId}`.slice(0, 64);
         return { physicalId: name, attributes: { Arn: `arn:${partitionFor(region)}:lambda:${region}:${account}:function:${name}` } };
@@ -376,6 +381,9 @@ export class LocalStack {
       return;
     }
     if (!state || resource.DeletionPolicy === 'Retain' || resource.DeletionPolicy === 'RetainExceptOnCreate') return;
+    if (resource.Type === 'AWS::SecretsManager::ResourcePolicy') {
+      await this.cloud.secretsClient(this.region, this.account).send(new DeleteResourcePolicyCommand({ SecretId: state.physicalId }));
+    }
     if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
       await this.cloud.kmsClient(this.region, this.account).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
     }
