@@ -7,6 +7,9 @@ import { partitionOf } from '../../lib/private/import-rules';
 import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
 import { SecretsManagerServer } from '../secrets-manager';
 import { EmulatorKeys } from '../secrets-manager/emulator-keys';
+import type { PolicyDocument } from '../iam/evaluate';
+import { PrincipalRegistry } from '../iam/principals';
+import { createIamResource, IAM_RESOURCE_TYPES, IamView, syncIdentityPolicies } from './iam';
 import { Invocation, invokeHandler } from './lambda-runner';
 import { CustomResourceResponse, ResponseServer } from './response-server';
 import { creationOrder, creationWaves, resolve, ResourceState, Template, TemplateResource } from './template';
@@ -68,10 +71,12 @@ export class LocalCloud {
     const accountId = options.accountId ?? '111122223333';
     const accounts = Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a]));
     const emulator: KmsEmulator[] = [];
+    // One set of principals for both services: a role's identity policies count in KMS and Secrets Manager alike.
+    const principals = options.emulator?.principals ?? new PrincipalRegistry();
     const started = await Promise.allSettled([
-      KmsEmulator.start({ region: options.region, accountId, ...options.emulator, accounts }).then((k) => emulator[0] = k),
+      KmsEmulator.start({ region: options.region, accountId, ...options.emulator, accounts, principals }).then((k) => emulator[0] = k),
       SecretsManagerServer.start({
-        region: options.region, accountId, accounts, keys: new EmulatorKeys(() => emulator[0]), clock: { now: () => emulator[0].clock.now() },
+        region: options.region, accountId, accounts, principals, keys: new EmulatorKeys(() => emulator[0]), clock: { now: () => emulator[0].clock.now() },
       }),
       ResponseServer.start(),
     ]);
@@ -104,6 +109,29 @@ export class LocalCloud {
   }
 
   private readonly clients = new Map<string, KMSClient | SecretsManagerClient>();
+
+  /** The principals of the local cloud (the emulator's registry): roles deployed by stacks, and any a test registers. */
+  public get principals(): PrincipalRegistry {
+    return this.kms.principals;
+  }
+
+  /**
+   * KMS and Secrets Manager clients that act as `principalArn` (a role, user or account root in
+   * any account), registered with these identity policies; e.g. a partner account's role with the
+   * IAM policy the partner would write. Closed by stop().
+   */
+  public clientsAs(principalArn: string, options: { identityPolicies?: PolicyDocument[]; orgId?: string; region?: string } = {}): { kms: KMSClient; secretsManager: SecretsManagerClient } {
+    const { region = this.defaultRegion, ...principal } = options;
+    const credentials = this.principals.credentialsFor(principalArn, principal);
+    const make = <T extends KMSClient | SecretsManagerClient>(c: T): T => {
+      this.clients.set(`${randomUUID()}`, c);
+      return c;
+    };
+    return {
+      kms: make(new KMSClient({ region, endpoint: this.kms.endpoint, credentials })),
+      secretsManager: make(new SecretsManagerClient({ region, endpoint: this.secretsEndpoint, credentials })),
+    };
+  }
 
   /** A KMS client for the emulator (one per region, closed by stop()). */
   public kmsClient(region = this.defaultRegion, account = this.accountId): KMSClient {
@@ -226,6 +254,7 @@ export class LocalStack {
         delete this.resources[logicalId];
         delete this.resolvedProps[logicalId];
       }
+      syncIdentityPolicies(this.cloud.principals, this.iamView());
       this.outputs = {};
       for (const [name, output] of Object.entries(next.template.Outputs ?? {})) {
         this.outputs[name] = String(resolve(output.Value, this.resolveContext()));
@@ -348,6 +377,12 @@ export class LocalStack {
           SecretId: props.SecretId, ResourcePolicy: JSON.stringify(props.ResourcePolicy), BlockPublicPolicy: props.BlockPublicPolicy !== 'false',
         }));
         return { physicalId: props.SecretId, attributes: {} };
+      case 'AWS::IAM::Role': case 'AWS::IAM::Policy': case 'AWS::IAM::ManagedPolicy':
+        try {
+          return createIamResource(this.cloud.principals, logicalId, resource.Type, props, this.iamView());
+        } catch (e) {
+          throw new DeploymentFailed(logicalId, (e as Error).message);
+        }
       case 'AWS::Lambda::Function': {
         const name = props.FunctionName ?? `${this.stackName}-${logicalId}`.slice(0, 64);
         return { physicalId: name, attributes: { Arn: `arn:${partitionFor(region)}:lambda:${region}:${account}:function:${name}` } };
@@ -361,6 +396,13 @@ export class LocalStack {
   private async updateResource(logicalId: string, resource: TemplateResource, props: Record<string, any>, old: Record<string, any>): Promise<ResourceState> {
     const state = this.resources[logicalId];
     if (isCustom(resource.Type)) return this.invokeCustom(logicalId, 'Update', props, old, state.physicalId);
+    if (IAM_RESOURCE_TYPES.has(resource.Type)) {
+      try {
+        syncIdentityPolicies(this.cloud.principals, { ...this.iamView(), props: { ...this.resolvedProps, [logicalId]: props } });
+      } catch (e) {
+        throw new DeploymentFailed(logicalId, (e as Error).message);
+      }
+    }
     if (resource.Type === 'AWS::KMS::Key') {
       for (const immutable of ['KeySpec', 'KeyUsage', 'Origin', 'MultiRegion']) {
         if (JSON.stringify(props[immutable]) !== JSON.stringify(old[immutable])) {
@@ -425,7 +467,12 @@ export class LocalStack {
   /** The invocations made by fireSchedules. */
   public readonly scheduleInvocations: HandlerInvocation[] = [];
 
-  private functionFor(arn: string, forWhat: string): { handlerFile: string; timeoutMs: number } {
+  private iamView(): IamView {
+    const { template, account, region } = this.current!;
+    return { template, resources: this.resources, props: this.resolvedProps, stackName: this.stackName, account, partition: partitionFor(region) };
+  }
+
+  private functionFor(arn: string, forWhat: string): { handlerFile: string; timeoutMs: number; roleArn?: string } {
     const { template, assemblyDir } = this.current!;
     const fnLogicalId = Object.keys(this.resources).find((id) => this.resources[id].attributes.Arn === arn);
     const fn = fnLogicalId ? template.Resources[fnLogicalId] : undefined;
@@ -436,12 +483,17 @@ export class LocalStack {
     return {
       handlerFile: path.join(assemblyDir, assetPath, `${String(fn.Properties!.Handler).split('.')[0]}.js`),
       timeoutMs: this.options.lambdaTimeoutMs ?? Number(fn.Properties!.Timeout ?? 3) * 1000,
+      roleArn: this.resolvedProps[fnLogicalId!]?.Role,
     };
   }
 
   private invokeFunction(arn: string, event: unknown, forWhat: string): Promise<Invocation> {
-    const { handlerFile, timeoutMs } = this.functionFor(arn, forWhat);
-    const env = { ...this.cloud.lambdaEnvironment(this.region, this.account), ...(this.options.lambdaEnv ?? {}) };
+    const { handlerFile, timeoutMs, roleArn } = this.functionFor(arn, forWhat);
+    // The function acts as its execution role, with the identity policies deployed so far.
+    syncIdentityPolicies(this.cloud.principals, this.iamView());
+    const role = roleArn ? this.cloud.principals.credentialsFor(roleArn) : undefined;
+    const credentials: Record<string, string> = role ? { AWS_ACCESS_KEY_ID: role.accessKeyId, AWS_SECRET_ACCESS_KEY: role.secretAccessKey } : {};
+    const env = { ...this.cloud.lambdaEnvironment(this.region, this.account), ...credentials, ...(this.options.lambdaEnv ?? {}) };
     // The function runs at the emulator's time, which tests may move.
     const clockOffsetMs = this.cloud.kms.clock.now().getTime() - Date.now();
     return invokeHandler(handlerFile, event, { env, timeoutMs, clockOffsetMs });
