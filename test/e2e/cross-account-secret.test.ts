@@ -4,7 +4,7 @@
  * under a customer managed key with the statements of docs/cross-account-secrets.md it imports.
  */
 import { randomBytes } from 'crypto';
-import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { PutResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { Stack } from 'aws-cdk-lib';
 import { secretKeyPolicyStatement, secretReadPolicy } from '../../bin/secret-access-stack';
@@ -31,27 +31,31 @@ test('a secret under the default aws/secretsmanager key, shared by resource poli
   expect(failure.reason).toMatch(/You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key\./);
 }, 120_000);
 
-test('the example app across accounts with a customer managed key: without the secret\'s resource policy AccessDenied names principal, action and secret; with the documented statements the key imports', async () => {
+test('the example app across accounts with a customer managed key: each documented statement is needed (AccessDenied without it), and with both the key imports', async () => {
   const material = randomBytes(32);
-  const keyPolicy = {
-    Version: '2012-10-17',
-    Statement: [
-      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*' },
-      secretKeyPolicyStatement([READER], REGION),
-    ],
-  };
-  const { KeyMetadata } = await cloud.kmsClient(REGION, OWNER).send(new CreateKeyCommand({ Policy: JSON.stringify(keyPolicy), Description: 'encrypts the BYOK material secret' }));
-  const secretArn = await cloud.createSecret(`xacct/${randomBytes(4).toString('hex')}`, { secretString: material.toString('base64'), kmsKeyId: KeyMetadata!.Arn }, REGION, OWNER);
-  const dir = synthExampleApp({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/xacct', secretArn, secretKeyArn: KeyMetadata!.Arn, accounts: [OWNER, READER], regions: [REGION] } });
+  const ownerOnly = { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*' };
+  const kms = cloud.kmsClient(REGION, OWNER);
+  const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [ownerOnly] }), Description: 'encrypts the BYOK material secret' }));
+  const keyArn = KeyMetadata!.Arn!;
+  const secretArn = await cloud.createSecret(`xacct/${randomBytes(4).toString('hex')}`, { secretString: material.toString('base64'), kmsKeyId: keyArn }, REGION, OWNER);
+  const dir = synthExampleApp({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/xacct', secretArn, secretKeyArn: keyArn, accounts: [OWNER, READER], regions: [REGION] } });
+  const readerStack = `PartnerKey-${READER}-${REGION}`;
 
-  const early = await cloud.deploy(dir, `PartnerKey-${READER}-${REGION}`).catch((e) => e);
-  expect(early.reason).toMatch(new RegExp(`is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretArn} because no resource-based policy allows`));
-  expect(early.reason).toMatch(new RegExp(`User: arn:aws:(iam|sts)::${READER}:`));
+  // No resource policy on the secret yet.
+  const noResourcePolicy = await cloud.deploy(dir, readerStack).catch((e) => e);
+  expect(noResourcePolicy.reason).toMatch(new RegExp(`User: arn:aws:sts::${READER}:assumed-role/[^ ]+ is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretArn} because no resource-based policy allows`));
 
   const access = await cloud.deploy(dir, `ByokSecretAccess-${OWNER}-${REGION}`);
-  expect(JSON.parse(access.outputs.KeyPolicyStatement)).toEqual(secretKeyPolicyStatement([READER], REGION));
+  const statement = JSON.parse(access.outputs.KeyPolicyStatement);
+  expect(statement).toEqual(secretKeyPolicyStatement([READER], REGION));
+
+  // The resource policy, but not yet the key policy statement.
+  const noKeyStatement = await cloud.deploy(dir, readerStack).catch((e) => e);
+  expect(noKeyStatement.reason).toMatch(new RegExp(`Access to KMS is not allowed.*kms:Decrypt on resource: ${keyArn}`));
+
+  await kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [ownerOnly, statement] }) }));
   for (const account of [OWNER, READER]) {
     const stack = await cloud.deploy(dir, `PartnerKey-${account}-${REGION}`);
     expect({ account, fingerprints: fingerprints(cloud, stack.outputs.KeyArn) }).toEqual({ account, fingerprints: [sha256(material)] });
   }
-}, 180_000);
+}, 240_000);
