@@ -2,31 +2,16 @@
  * The README's "Testing your own stacks offline" example is the sample consumer app and its test,
  * with the package's import paths: so the example a user copies is known to compile and pass.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-
-const ROOT = path.join(__dirname, '..', '..');
-const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
-
-/** The section's ```ts blocks, keyed by the file name on their first line (`// lib/x.ts`). */
-function exampleBlocks(): { section: string; blocks: Record<string, string> } {
-  const readme = read('README.md');
-  const start = readme.indexOf('\n## Testing your own stacks offline\n');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end);
-  const blocks: Record<string, string> = {};
-  for (const m of section.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)) blocks[m[1]] = m[2];
-  return { section, blocks };
-}
+import { read, readmeExample } from './readme-example';
 
 describe('the README section "Testing your own stacks offline"', () => {
-  const { section, blocks } = exampleBlocks();
+  const { section, blocks } = readmeExample();
 
   test('comes before "Design decisions" and shows a stack and its test', () => {
     const readme = read('README.md');
     expect(readme.indexOf('\n## Testing your own stacks offline\n')).toBeGreaterThan(0);
     expect(readme.indexOf('\n## Testing your own stacks offline\n')).toBeLessThan(readme.indexOf('\n## Design decisions\n'));
-    expect(Object.keys(blocks)).toEqual(['lib/consumer-stack.ts', 'test/consumer-stack.test.ts']);
+    expect(Object.keys(blocks)).toEqual(['lib/consumer-stack.ts', 'jest.config.js', 'test/consumer-stack.test.ts']);
     expect(section).toContain('npx cdk-kms-byok-emulator --port 4599');
   });
 
