@@ -116,7 +116,7 @@ describe('the example app across accounts and regions', () => {
     await Promise.all(deployed.map((s) => s.apply(again)));
     expect(deployed.map((s) => s.invocations.length)).toEqual(invocationsBefore);
     expect(cloud.kms.calls.filter((c) => !/^(Describe|Get|List)/.test(c.operation))).toEqual([]);
-  });
+  }, 240_000);
 
   test('a handler re-invoked with unchanged properties makes no KMS call that changes state', async () => {
     const dir = synthExampleApp({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/unchanged', secretArn, secretKeyArn, accounts: [ACCOUNT], regions: ['us-east-2'] } });
