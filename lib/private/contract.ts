@@ -155,6 +155,7 @@ export const ErrorCodes = {
   PENDING_WINDOW: 'PendingWindow',
   INVALID_PROPERTY: 'InvalidProperty',
   MATERIAL_SOURCE: 'MaterialSource',
+  SECRET_ENCRYPTION_KEY: 'SecretEncryptionKey',
   MATERIAL_ENCODING: 'MaterialEncoding',
   MATERIAL_FORMAT: 'MaterialFormat',
   MATERIAL_MISMATCH: 'MaterialMismatch',

@@ -11,7 +11,7 @@ export const REGION = 'us-east-1';
 export const ACCOUNT = '111122223333';
 
 /** Synthesizes a one-stack app into a fresh directory; returns the directory. */
-export function synth(build: (stack: Stack) => void, stackName = 'E2E', env = { account: ACCOUNT, region: REGION }): string {
+export function synth(build: (stack: Stack) => void, stackName = 'E2E', env: { account?: string; region?: string } = { account: ACCOUNT, region: REGION }): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-e2e-'));
   const app = new App({ outdir });
   const stack = new Stack(app, stackName, { env });

@@ -1,3 +1,2 @@
 export * from './local-cloud';
 export type { CustomResourceResponse } from './response-server';
-export { MotoServer } from './moto';

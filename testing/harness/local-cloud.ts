@@ -2,14 +2,15 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf } from '../../lib/private/import-rules';
 import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
+import { SecretsManagerServer } from '../secrets-manager';
+import { EmulatorKeys } from '../secrets-manager/emulator-keys';
 import type { PolicyDocument } from '../iam/evaluate';
-import type { PrincipalRegistry } from '../iam/principals';
+import { PrincipalRegistry } from '../iam/principals';
 import { createIamResource, IAM_RESOURCE_TYPES, IamView, syncIdentityPolicies } from './iam';
 import { Invocation, invokeHandler } from './lambda-runner';
-import { MotoServer } from './moto';
 import { CustomResourceResponse, ResponseServer } from './response-server';
 import { creationOrder, creationWaves, resolve, ResourceState, Template, TemplateResource } from './template';
 
@@ -61,39 +62,50 @@ export class DeploymentFailed extends Error {
 }
 
 /**
- * Local AWS for tests: the KMS emulator, moto's Secrets Manager, and a stand-in for CloudFormation
+ * Local AWS for tests: the KMS emulator, the kit's Secrets Manager, and a stand-in for CloudFormation
  * that deploys synthesized templates, invoking the very handler bundle in the cloud assembly with
  * real custom resource events and receiving its answers at a local ResponseURL.
  */
 export class LocalCloud {
   public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
     const accountId = options.accountId ?? '111122223333';
-    const [kms, moto, responses] = await Promise.all([
-      KmsEmulator.start({
-        region: options.region, accountId, ...options.emulator,
-        accounts: Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a])),
+    const accounts = Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a]));
+    const emulator: KmsEmulator[] = [];
+    // One set of principals for both services: a role's identity policies count in KMS and Secrets Manager alike.
+    const principals = options.emulator?.principals ?? new PrincipalRegistry();
+    const started = await Promise.allSettled([
+      KmsEmulator.start({ region: options.region, accountId, ...options.emulator, accounts, principals }).then((k) => emulator[0] = k),
+      SecretsManagerServer.start({
+        region: options.region, accountId, accounts, principals, keys: new EmulatorKeys(() => emulator[0]), clock: { now: () => emulator[0].clock.now() },
       }),
-      MotoServer.start(accountId),
       ResponseServer.start(),
     ]);
-    return new LocalCloud(kms, moto, responses, options.region ?? 'us-east-1', accountId);
+    // Whatever started is stopped again if the rest failed, so that no server keeps a test run alive.
+    const failed = started.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) {
+      await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+      throw failed.reason;
+    }
+    const [kms, secrets, responses] = started.map((r) => (r as PromiseFulfilledResult<any>).value);
+    return new LocalCloud(kms, secrets, responses, options.region ?? 'us-east-1', accountId);
   }
 
   private constructor(
     public readonly kms: KmsEmulator,
-    private readonly moto: MotoServer,
+    /** The local Secrets Manager (testing/secrets-manager). */
+    public readonly secretsManager: SecretsManagerServer,
     public readonly responses: ResponseServer,
     public readonly defaultRegion: string,
     public readonly accountId: string,
   ) {}
 
   public get secretsEndpoint(): string {
-    return this.moto.endpoint;
+    return this.secretsManager.endpoint;
   }
 
   /** SDK client configuration for a local service. */
   public clientConfig(service: 'kms' | 'secretsmanager', region = this.defaultRegion, account?: string) {
-    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.moto.endpoint, credentials: localCredentials(account, this.accountId) };
+    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.secretsManager.endpoint, credentials: localCredentials(account, this.accountId) };
   }
 
   private readonly clients = new Map<string, KMSClient | SecretsManagerClient>();
@@ -126,9 +138,9 @@ export class LocalCloud {
     return this.client(`kms:${region}:${account}`, () => new KMSClient(this.clientConfig('kms', region, account)));
   }
 
-  /** A Secrets Manager client for moto (one per region, closed by stop()). */
-  public secretsClient(region = this.defaultRegion): SecretsManagerClient {
-    return this.client(`secretsmanager:${region}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region)));
+  /** A Secrets Manager client for the local Secrets Manager (one per region and account, closed by stop()). */
+  public secretsClient(region = this.defaultRegion, account = this.accountId): SecretsManagerClient {
+    return this.client(`secretsmanager:${region}:${account}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region, account)));
   }
 
   private client<T extends KMSClient | SecretsManagerClient>(key: string, make: () => T): T {
@@ -136,9 +148,9 @@ export class LocalCloud {
     return this.clients.get(key) as T;
   }
 
-  /** Creates a secret in the local Secrets Manager; returns its ARN. */
-  public async createSecret(name: string, value: { secretString?: string; secretBinary?: Uint8Array }, region = this.defaultRegion): Promise<string> {
-    const out = await this.secretsClient(region).send(new CreateSecretCommand({ Name: name, SecretString: value.secretString, SecretBinary: value.secretBinary }));
+  /** Creates a secret in the local Secrets Manager (encrypted with `kmsKeyId`, default aws/secretsmanager); returns its ARN. */
+  public async createSecret(name: string, value: { secretString?: string; secretBinary?: Uint8Array; kmsKeyId?: string }, region = this.defaultRegion, account = this.accountId): Promise<string> {
+    const out = await this.secretsClient(region, account).send(new CreateSecretCommand({ Name: name, SecretString: value.secretString, SecretBinary: value.secretBinary, KmsKeyId: value.kmsKeyId }));
     return out.ARN!;
   }
 
@@ -151,7 +163,7 @@ export class LocalCloud {
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_KMS: this.kms.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.moto.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.secretsManager.endpoint,
     };
   }
 
@@ -167,7 +179,7 @@ export class LocalCloud {
   public async stop(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
-    await Promise.all([this.kms.stop(), this.moto.stop(), this.responses.stop()]);
+    await Promise.all([this.kms.stop(), this.secretsManager.stop(), this.responses.stop()]);
   }
 }
 
@@ -357,9 +369,14 @@ export class LocalStack {
         return { physicalId: props.AliasName, attributes: {} };
       case 'AWS::SecretsManager::Secret': {
         const value = this.options.secretValues?.[logicalId] ?? { secretString: randomUUID() };
-        const arn = await this.cloud.createSecret(props.Name ?? `${this.stackName}-${logicalId}-${randomUUID().slice(0, 8)}`, value, region);
+        const arn = await this.cloud.createSecret(props.Name ?? `${this.stackName}-${logicalId}-${randomUUID().slice(0, 8)}`, { ...value, kmsKeyId: props.KmsKeyId }, region, account);
         return { physicalId: arn, attributes: { Id: arn } };
       }
+      case 'AWS::SecretsManager::ResourcePolicy':
+        await this.cloud.secretsClient(region, account).send(new PutResourcePolicyCommand({
+          SecretId: props.SecretId, ResourcePolicy: JSON.stringify(props.ResourcePolicy), BlockPublicPolicy: props.BlockPublicPolicy !== 'false',
+        }));
+        return { physicalId: props.SecretId, attributes: {} };
       case 'AWS::IAM::Role': case 'AWS::IAM::Policy': case 'AWS::IAM::ManagedPolicy':
         try {
           return createIamResource(this.cloud.principals, logicalId, resource.Type, props, this.iamView());
@@ -406,6 +423,9 @@ export class LocalStack {
       return;
     }
     if (!state || resource.DeletionPolicy === 'Retain' || resource.DeletionPolicy === 'RetainExceptOnCreate') return;
+    if (resource.Type === 'AWS::SecretsManager::ResourcePolicy') {
+      await this.cloud.secretsClient(this.region, this.account).send(new DeleteResourcePolicyCommand({ SecretId: state.physicalId }));
+    }
     if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
       await this.cloud.kmsClient(this.region, this.account).send(new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
     }
