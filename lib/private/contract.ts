@@ -145,6 +145,7 @@ export const ImportAttributes = {
  */
 export const ErrorCodes = {
   ACCOUNT_ID: 'PartnerAccountId',
+  PARTNER_GRANTS: 'PartnerGrants',
   KEY_SPEC_NOT_IMPORTABLE: 'KeySpecNotImportable',
   KEY_SPEC_USAGE: 'KeySpecUsage',
   WRAPPING_COMBINATION: 'WrappingCombination',

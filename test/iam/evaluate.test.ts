@@ -1,5 +1,5 @@
 import { AuthorizationRequest, PolicyDocument, PolicyStatement, accessDeniedMessage, evaluate } from '../../testing/iam';
-import { PrincipalRegistry, parseSigV4Authorization } from '../../testing/iam';
+import { PrincipalRegistry, identifyCaller, parseSigV4Authorization } from '../../testing/iam';
 
 const OWNER = '111122223333';
 const PARTNER = '444455556666';
@@ -208,6 +208,16 @@ describe('principals', () => {
     expect(p.identityPolicies).toHaveLength(1);
     expect(registry.credentialsFor('arn:aws:iam::444455556666:role/team/PartnerApp').accessKeyId).toBe(creds.accessKeyId);
     expect(() => registry.register('arn:aws:s3:::bucket')).toThrow(/not an IAM role, user or account root ARN/);
+  });
+
+  test('a caller is its registered principal, else the root of the account its access key id maps to', () => {
+    const registry = new PrincipalRegistry();
+    const { accessKeyId } = registry.credentialsFor(PARTNER_ROLE);
+    const header = (akid: string, region = 'cn-north-1') => `AWS4-HMAC-SHA256 Credential=${akid}/20261203/${region}/kms/aws4_request, SignedHeaders=host, Signature=abc`;
+    const defaults = { accounts: { AKIAMAPPED: '999988887777' }, defaultAccount: OWNER, defaultRegion: 'us-east-1' };
+    expect(identifyCaller(registry, header(accessKeyId), defaults).principal.arn).toBe(PARTNER_ROLE);
+    expect(identifyCaller(registry, header('AKIAMAPPED'), defaults)).toEqual({ region: 'cn-north-1', principal: { arn: 'arn:aws-cn:iam::999988887777:root', account: '999988887777' } });
+    expect(identifyCaller(registry, undefined, defaults)).toEqual({ region: 'us-east-1', principal: { arn: `arn:aws:iam::${OWNER}:root`, account: OWNER } });
   });
 
   test('the access key id and Region are read from a SigV4 Authorization header', () => {

@@ -236,10 +236,3 @@ export function secretsManagerManagedKeyPolicy(account: string, region: string):
   });
 }
 
-/** The caller of a request: a registered principal, else the root of the account its key id maps to. */
-export function callerOf(principals: PrincipalRegistry, accessKeyId: string | undefined, accounts: Record<string, string>, defaultAccount: string, region: string): Caller {
-  const known = accessKeyId ? principals.byAccessKeyId(accessKeyId) : undefined;
-  if (known) return { principal: known };
-  const account = (accessKeyId && accounts[accessKeyId]) ?? defaultAccount;
-  return { principal: { arn: `arn:${partitionOf(region)}:iam::${account}:root`, account } };
-}

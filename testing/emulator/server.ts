@@ -8,7 +8,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import { aliasArn, parseKmsArn } from './arn';
-import { Caller, IDENTITY_ONLY_OPERATIONS, RequestAuthorization, callerOf, secretsManagerManagedKeyPolicy } from './authorize';
+import { Caller, IDENTITY_ONLY_OPERATIONS, RequestAuthorization, secretsManagerManagedKeyPolicy } from './authorize';
 import { EmulatorClock } from './clock';
 import type { EmulatorConfig, RequestContext } from './context';
 import { KmsError, internal, serialization, throttling, unknownOperation, unsupported } from './errors';
@@ -20,7 +20,7 @@ import { OPERATIONS, UNIMPLEMENTED_OPERATIONS } from './operations';
 import { keyFamily } from './specs';
 import { EmulatorState } from './state';
 import { Input } from './validation';
-import { PrincipalRegistry, parseSigV4Authorization } from '../iam/principals';
+import { PrincipalRegistry, identifyCaller } from '../iam/principals';
 import type { Principal } from '../iam/evaluate';
 import { buildKey } from './operations/keys';
 import { DEFAULT_POOL_SIZES, RsaWrappingKeySpec, WrappingKeyPool } from './wrapping-keys';
@@ -279,9 +279,8 @@ export class KmsEmulator {
   }
 
   private identify(authorization: string | undefined): { region: string; caller: Caller } {
-    const credential = parseSigV4Authorization(authorization);
-    const region = credential?.region ?? this.defaultRegion;
-    return { region, caller: callerOf(this.principals, credential?.accessKeyId, this.accounts, this.defaultAccount, region) };
+    const { region, principal } = identifyCaller(this.principals, authorization, { accounts: this.accounts, defaultAccount: this.defaultAccount, defaultRegion: this.defaultRegion });
+    return { region, caller: { principal } };
   }
 
   /**

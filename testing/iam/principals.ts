@@ -94,6 +94,24 @@ function newAccessKeyId(): string {
 }
 
 /**
+ * Who sent a request and for which Region: the principal of the SigV4 access key id if registered,
+ * else the root of the account `accounts` maps the key id to (else `defaultAccount`).
+ */
+export function identifyCaller(
+  registry: PrincipalRegistry,
+  authorization: string | undefined,
+  defaults: { accounts?: Record<string, string>; defaultAccount: string; defaultRegion: string },
+): { region: string; principal: Principal } {
+  const credential = parseSigV4Authorization(authorization);
+  const region = credential?.region ?? defaults.defaultRegion;
+  const known = credential ? registry.byAccessKeyId(credential.accessKeyId) : undefined;
+  if (known) return { region, principal: known };
+  const account = (credential && defaults.accounts?.[credential.accessKeyId]) ?? defaults.defaultAccount;
+  const partition = region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return { region, principal: { arn: `arn:${partition}:iam::${account}:root`, account } };
+}
+
+/**
  * The access key id and Region of a SigV4 `Authorization` header:
  * `AWS4-HMAC-SHA256 Credential=AKID/20261123/eu-west-1/kms/aws4_request, SignedHeaders=..., Signature=...`.
  * The signature is not verified.

@@ -14,10 +14,8 @@ import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'crypt
 import { partitionOf } from '../emulator/arn';
 import type { Principal } from '../iam';
 
-/** Who made a request: an IAM principal (testing/iam) and the access key id it signed with. */
-export interface Caller extends Principal {
-  readonly accessKeyId: string;
-}
+/** Who made a request: an IAM principal (testing/iam). */
+export type Caller = Principal;
 
 /** One use of a secret's KMS key by Secrets Manager, on behalf of a caller. */
 export interface KeyUse {

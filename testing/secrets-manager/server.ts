@@ -6,12 +6,11 @@
 import * as crypto from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
+import { identifyCaller, PrincipalRegistry } from '../iam';
+import { iamAuthorizer } from './authorize';
 import { internal, SecretsManagerError, serialization, unknownOperation } from './errors';
-import { partitionOf } from '../emulator/arn';
 import { Caller, KeyAuthority, Keyring } from './keyring';
 import { OPERATIONS } from './operations';
-import { iamAuthorizer } from './authorize';
-import { parseSigV4Authorization, PrincipalRegistry } from '../iam';
 import { SecretsState } from './state';
 
 export interface SecretsManagerServerOptions {
@@ -55,9 +54,11 @@ export class SecretsManagerServer {
   private readonly server: http.Server;
   private readonly state = new SecretsState();
   private readonly keyring: Keyring;
+  private readonly principals: PrincipalRegistry;
 
   private constructor(private readonly options: SecretsManagerServerOptions) {
     this.keyring = new Keyring(options.keys);
+    this.principals = options.principals ?? new PrincipalRegistry();
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
@@ -115,13 +116,10 @@ export class SecretsManagerServer {
 
   /** The Region of the credential scope, and the principal of the access key id (an unknown key: its account's root). */
   private identify(authorization: string | undefined): { region: string; caller: Caller } {
-    const sigv4 = parseSigV4Authorization(authorization);
-    const accessKeyId = sigv4?.accessKeyId ?? '';
-    const region = sigv4?.region ?? this.options.region ?? 'us-east-1';
-    const known = this.options.principals?.byAccessKeyId(accessKeyId);
-    if (known) return { region, caller: { ...known, accessKeyId } };
-    const account = this.options.accounts?.[accessKeyId] ?? this.options.accountId ?? '111122223333';
-    return { region, caller: { arn: `arn:${partitionOf(region)}:iam::${account}:root`, account, accessKeyId } };
+    const { region, principal } = identifyCaller(this.principals, authorization, {
+      accounts: this.options.accounts, defaultAccount: this.options.accountId ?? '111122223333', defaultRegion: this.options.region ?? 'us-east-1',
+    });
+    return { region, caller: principal };
   }
 }
 
