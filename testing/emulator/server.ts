@@ -5,7 +5,6 @@
  */
 import * as crypto from 'crypto';
 import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import { aliasArn, parseKmsArn } from './arn';
 import { Caller, IDENTITY_ONLY_OPERATIONS, RequestAuthorization, secretsManagerManagedKeyPolicy } from './authorize';
@@ -22,6 +21,7 @@ import { EmulatorState } from './state';
 import { Input } from './validation';
 import { PrincipalRegistry, identifyCaller } from '../iam/principals';
 import type { Principal } from '../iam/evaluate';
+import { listen, parseJsonObject, readBody } from '../json-protocol';
 import { buildKey } from './operations/keys';
 import { DEFAULT_POOL_SIZES, RsaWrappingKeySpec, WrappingKeyPool } from './wrapping-keys';
 
@@ -188,13 +188,7 @@ export class KmsEmulator {
   }
 
   private async listen(port: number, host: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    const address = this.server.address() as AddressInfo;
-    const shownHost = host.includes(':') ? `[${host}]` : host;
-    Object.assign(this, { port: address.port, endpoint: `http://${shownHost}:${address.port}` });
+    Object.assign(this, await listen(this.server, port, host));
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -258,17 +252,12 @@ export class KmsEmulator {
       if (UNIMPLEMENTED_OPERATIONS.has(operation)) throw unsupported(`The KMS emulator does not implement ${operation}.`);
       throw unknownOperation();
     }
-    let parsed: unknown;
-    try {
-      parsed = body.trim() === '' ? {} : JSON.parse(body);
-    } catch {
-      throw serialization('Malformed JSON in the request body.');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serialization('The request body must be a JSON object.');
+    const parsed = parseJsonObject(body);
+    if ('error' in parsed) throw serialization(parsed.error);
 
     const now = this.clock.now();
     sweep(this.state, now);
-    const params = parsed as Record<string, unknown>;
+    const params = parsed.input;
     const authz = new RequestAuthorization(caller, operation, params, this.state, this.principals);
     const account = caller.principal.account;
     // Requests that name no key are for IAM policies alone; alias operations also need the alias.
@@ -328,11 +317,3 @@ export class KmsEmulator {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}

@@ -5,8 +5,8 @@
  */
 import * as crypto from 'crypto';
 import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { identifyCaller, PrincipalRegistry } from '../iam';
+import { listen, parseJsonObject, readBody } from '../json-protocol';
 import { iamAuthorizer } from './authorize';
 import { internal, SecretsManagerError, serialization, unknownOperation } from './errors';
 import { Caller, KeyAuthority, Keyring } from './keyring';
@@ -72,12 +72,7 @@ export class SecretsManagerServer {
   }
 
   private async listen(port: number, host: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    const address = this.server.address() as AddressInfo;
-    Object.assign(this, { endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` });
+    Object.assign(this, { endpoint: (await listen(this.server, port, host)).endpoint });
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -102,16 +97,11 @@ export class SecretsManagerServer {
   private async dispatch(method: string | undefined, operation: string, body: string, region: string, caller: Caller): Promise<Record<string, unknown>> {
     const handler = OPERATIONS[operation];
     if (method !== 'POST' || !handler) throw unknownOperation();
-    let input: unknown;
-    try {
-      input = body.trim() === '' ? {} : JSON.parse(body);
-    } catch {
-      throw serialization('Malformed JSON in the request body.');
-    }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw serialization('The request body must be a JSON object.');
+    const parsed = parseJsonObject(body);
+    if ('error' in parsed) throw serialization(parsed.error);
     const now = this.options.clock?.now() ?? new Date();
     this.state.sweep(now);
-    return handler({ state: this.state, keyring: this.keyring, authorizer: iamAuthorizer, caller, region, now }, input as Record<string, unknown>);
+    return handler({ state: this.state, keyring: this.keyring, authorizer: iamAuthorizer, caller, region, now }, parsed.input);
   }
 
   /** The Region of the credential scope, and the principal of the access key id (an unknown key: its account's root). */
@@ -121,13 +111,4 @@ export class SecretsManagerServer {
     });
     return { region, caller: principal };
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
