@@ -165,6 +165,26 @@ describe('the local Secrets Manager, through the AWS SDK', () => {
     }
   });
 
+  test('aws:PrincipalArn in the resource policy and secretsmanager:VersionId in the identity policy decide a cross-account read', async () => {
+    const cmk = `arn:aws:kms:eu-west-1:111122223333:key/${'3'.repeat(8)}-3333-3333-3333-${'3'.repeat(12)}`;
+    const { ARN, VersionId } = await sm.send(new CreateSecretCommand({ Name: name(), SecretString: 'pinned', KmsKeyId: cmk }));
+    await sm.send(new PutResourcePolicyCommand({ SecretId: ARN, ResourcePolicy: JSON.stringify({ Statement: [{
+      Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${PARTNER}:root` }, Action: 'secretsmanager:GetSecretValue', Resource: '*',
+      Condition: { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${PARTNER}:role/Import*` } },
+    }] }) }));
+    const pinned = [{ Statement: [{ Effect: 'Allow' as const, Action: 'secretsmanager:GetSecretValue', Resource: ARN!, Condition: { StringEquals: { 'secretsmanager:VersionId': VersionId! } } }] }];
+    const as = (arn: string) => new SecretsManagerClient({ region: 'eu-west-1', endpoint: server.endpoint, credentials: principals.register(arn, { identityPolicies: pinned }) });
+    const [importer, other] = [as(`arn:aws:iam::${PARTNER}:role/ImportHandler`), as(`arn:aws:iam::${PARTNER}:role/Reporting`)];
+    try {
+      expect((await importer.send(new GetSecretValueCommand({ SecretId: ARN, VersionId }))).SecretString).toBe('pinned');
+      expect((await errorOf(importer.send(new GetSecretValueCommand({ SecretId: ARN })))).message).toMatch(/because no identity-based policy allows/);
+      expect((await errorOf(other.send(new GetSecretValueCommand({ SecretId: ARN, VersionId })))).message).toMatch(/because no resource-based policy allows/);
+    } finally {
+      importer.destroy();
+      other.destroy();
+    }
+  });
+
   test('an unknown operation and a malformed body get AWS\'s error shapes', async () => {
     const post = (target: string, body: string) => fetch(server.endpoint, { method: 'POST', headers: { 'X-Amz-Target': target, 'Content-Type': 'application/x-amz-json-1.1' }, body })
       .then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
