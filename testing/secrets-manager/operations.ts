@@ -20,7 +20,7 @@ export interface AuthorizationRequest {
   readonly resource: string;
   /** The secret, when it exists: its resource policy and account. */
   readonly secret?: SecretRecord;
-  /** Request condition keys: `secretsmanager:SecretId`, `secretsmanager:VersionId`, `secretsmanager:VersionStage`. */
+  /** Request condition keys: `secretsmanager:SecretId`, `secretsmanager:VersionId`, `secretsmanager:VersionStage`, `secretsmanager:Name`, `secretsmanager:KmsKeyId`. */
   readonly context: Record<string, string>;
 }
 
@@ -59,7 +59,7 @@ export const OPERATIONS: Record<string, Operation> = {
     const store = ctx.state.store(ctx.caller.account, ctx.region);
     const existing = store.get(name);
     const arn = existing?.arn ?? `arn:${partitionOf(ctx.region)}:secretsmanager:${ctx.region}:${ctx.caller.account}:secret:${name}-${suffix()}`;
-    await ctx.authorizer.authorize({ caller: ctx.caller, action: 'secretsmanager:CreateSecret', resource: arn, context: { 'secretsmanager:Name': name } });
+    await ctx.authorizer.authorize({ caller: ctx.caller, action: 'secretsmanager:CreateSecret', resource: arn, context: { 'secretsmanager:Name': name, ...(kmsKeyId ? { 'secretsmanager:KmsKeyId': kmsKeyId } : {}) } });
     if (existing?.deletionDate) throw invalidRequest("You can't create this secret because a secret with this name is already scheduled for deletion.");
     if (existing) throw resourceExists(`The operation failed because the secret ${name} already exists.`);
     const secret: SecretRecord = {
