@@ -12,6 +12,7 @@ import { DeployOptions, LocalCloud, LocalCloudOptions, LocalStack } from './harn
 
 export * from './emulator';
 export * from './harness';
+export * from './iam';
 export * from './secrets-manager';
 
 /** Options of `synthAndDeploy`: where to deploy, and how (the harness's `DeployOptions`). */

@@ -5,7 +5,7 @@
  * AWS KMS", https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html).
  * Denials are AccessDeniedException with AWS's message.
  */
-import { keyArn, partitionOf } from './arn';
+import { keyArn, partitionOf, viaServiceName } from './arn';
 import { KmsError } from './errors';
 import type { EmulatorState, KmsKey } from './state';
 import { ContextKeys, Decision, PolicyDocument, Principal, accessDeniedMessage, evaluate } from '../iam/evaluate';
@@ -223,7 +223,7 @@ function awsPrincipals(element: unknown): string[] {
  * different account", Secrets Manager User Guide).
  */
 export function secretsManagerManagedKeyPolicy(account: string, region: string): string {
-  const viaService = { 'kms:CallerAccount': account, 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` };
+  const viaService = { 'kms:CallerAccount': account, 'kms:ViaService': viaServiceName('secretsmanager', region) };
   const sid = 'Allow access through AWS Secrets Manager for all principals in the account that are authorized to use AWS Secrets Manager';
   return JSON.stringify({
     Version: '2012-10-17',

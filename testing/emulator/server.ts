@@ -303,6 +303,7 @@ export class KmsEmulator {
     const existing = store.aliases.get('alias/aws/secretsmanager');
     if (existing) return store.keys.get(existing.targetKeyId)!.arn;
     const now = this.clock.now();
+    // buildKey reads only the owner account and the creation time of the request context.
     const ctx = { account, now } as RequestContext;
     const key = buildKey(ctx, {
       keyId: crypto.randomUUID(), region, spec: 'SYMMETRIC_DEFAULT', usage: 'ENCRYPT_DECRYPT', origin: 'AWS_KMS',

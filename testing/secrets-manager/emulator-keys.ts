@@ -8,7 +8,7 @@
  * allowed", AWS re:Post "secrets-manager-cross-account-key").
  */
 import type { KmsEmulator } from '../emulator';
-import { partitionOf } from '../emulator/arn';
+import { viaServiceName } from '../emulator/arn';
 import { accessDenied, decryptionFailure, encryptionFailure } from './errors';
 import { KeyAuthority, KeyUse, MANAGED_KEY_ALIAS } from './keyring';
 
@@ -26,7 +26,7 @@ export class EmulatorKeys implements KeyAuthority {
     try {
       key = kms.authorizeKeyUseViaService({
         principal: use.caller, keyId, action: use.action, region: use.region, keyAccount: use.account,
-        service: `secretsmanager.${use.region}.${partitionOf(use.region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'}`,
+        service: viaServiceName('secretsmanager', use.region),
         encryptionContext: { SecretARN: use.secretArn, SecretVersionId: use.versionId },
       });
     } catch (e) {
