@@ -2,7 +2,7 @@
 // Runs the bundled import handler (assets/import-handler/index.js, exactly what Lambda runs)
 // in this process, against bench/services.js, and measures each invocation:
 // - CPU: process.cpuUsage() around `await handler(event)`. Nothing else runs in this process
-//   meanwhile (the emulator, moto and the proxies are other processes), so this is the handler's
+//   meanwhile (the emulator, the Secrets Manager and the proxies are another process), so this is the handler's
 //   own CPU: decoding and checking the material, wrapping it, the SDK's serialization, signing
 //   and HTTP, the logs and the ResponseURL PUT.
 // - AWS calls: what the recording proxies saw during the invocation (KMS and Secrets Manager),

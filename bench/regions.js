@@ -89,11 +89,11 @@ async function measureRegions(plan, { ctl, endpoints, execPath, handlerFile, pen
         urls.forEach((responseUrl) => pending.push({ responseUrl, what: `replica import ×${count}` }));
         rounds.push({
           wall, calls: seen.length, chain: longestChain(seen),
-          handlerCpuMs: done.reduce((sum, d) => sum + d.cpuMs, 0), servicesCpuMs: cpu1.servicesMs - cpu0.servicesMs, motoCpuMs: cpu1.motoMs - cpu0.motoMs,
+          handlerCpuMs: done.reduce((sum, d) => sum + d.cpuMs, 0), servicesCpuMs: cpu1.servicesMs - cpu0.servicesMs,
         });
       }
       const med = (k) => Number(median(rounds.map((x) => x[k])).toFixed(1));
-      rows.push({ regions: count, wallMs: summary(rounds.map((x) => x.wall), 1), calls: rounds[0].calls, chain: med('chain'), handlerCpuMs: med('handlerCpuMs'), servicesCpuMs: med('servicesCpuMs'), motoCpuMs: med('motoCpuMs') });
+      rows.push({ regions: count, wallMs: summary(rounds.map((x) => x.wall), 1), calls: rounds[0].calls, chain: med('chain'), handlerCpuMs: med('handlerCpuMs'), servicesCpuMs: med('servicesCpuMs') });
     }
     return rows;
   } finally {

@@ -5,7 +5,7 @@
 //
 // Processes (so that what is timed is only what is meant):
 //   run.js       this orchestrator; prints and writes the results
-//   services.js  KMS emulator + moto (Secrets Manager) + ResponseURL server + recording proxies
+//   services.js  KMS emulator + the kit's Secrets Manager + ResponseURL server + recording proxies
 //   lambda-node.js  the Node.js of the function's Lambda runtime, for the handler's figures
 //   probe.js     the bundled handler in-process: CPU, AWS calls, round trips, latency
 //   regions.js   one warm handler process per region (handler-worker.js): replicas at once
@@ -245,7 +245,7 @@ async function main() {
   log('generating wrapping key pairs (emulator) and key material');
   const [pairs, materials] = await Promise.all([generatePairs({ RSA_4096: 3, RSA_2048: 2 }), makeMaterials()]);
 
-  log('starting the KMS emulator, moto and the recording proxies');
+  log('starting the KMS emulator, the Secrets Manager and the recording proxies');
   const services = await startServices(pairs);
   const { endpoints, ctl } = services;
   try {
@@ -439,7 +439,7 @@ function report(r) {
   const out = [];
   out.push(`\ncdk-kms-byok benchmark — ${r.date}, ${r.machine.cpus} × ${r.machine.model}, node ${r.machine.node}, load ${r.machine.loadAverageAtStart.join('/')}; medians (p10–p90) of n runs\n`);
 
-  out.push(`\n## Per import, in the handler (bundled handler in-process on node ${h.node}, as ${r.lambdaNode.runtime}; emulator + moto in another process)\n\n`);
+  out.push(`\n## Per import, in the handler (bundled handler in-process on node ${h.node}, as ${r.lambdaNode.runtime}; emulator + Secrets Manager in another process)\n\n`);
   const algos = PLAN.algorithms;
   const cellFor = (spec, a) => h.perCell.find((c) => c.keySpec === spec && c.algorithm === a);
   const cryptoFor = (spec, a) => h.crypto.find((c) => c.keySpec === spec && c.algorithm === a);
@@ -472,16 +472,16 @@ function report(r) {
     ['AWS API calls per Create', `${h.perCell[0].calls} (KMS ${h.perCell[0].kmsCalls}, emulator saw ${h.perCell[0].emulatorCalls}; + Secrets Manager ${h.perCell[0].calls - h.perCell[0].kmsCalls})`, `goal ≤ ${GOALS.apiCalls}; every cell: ${[...new Set(h.perCell.map((c) => c.calls))].join(', ')}`],
     ['sequential round trips per Create', `${sym.chain}: ${sym.shape}`, `floor 2 (GetParametersForImport ‖ fetch material → ImportKeyMaterial)`],
     [`wall per Create, ${PLAN.latencyMs} ms per AWS call`, h.latency.map((l) => `${l.keySpec} ${l.wallMs.median} ms`).join('; '), `3 calls one after another ≥ ${3 * PLAN.latencyMs} ms; 2 round trips ≥ ${2 * PLAN.latencyMs} ms`],
-    ['wall per Create, no injected latency', `${def.wallMs.median} ms (${def.keySpec}/${def.algorithm})`, 'local emulator and moto answer in ~1–10 ms'],
+    ['wall per Create, no injected latency', `${def.wallMs.median} ms (${def.keySpec}/${def.algorithm})`, 'local emulator and Secrets Manager answer in ~1–10 ms'],
     [`CPU of a Create (${def.keySpec}/${def.algorithm}), decomposed`, `${def.cpuMs.median} ms = answer + logs ${fixedCpu} + check + wrap ${defCrypto.toFixed(2)} + 3 AWS SDK calls ${(def.cpuMs.median - fixedCpu - defCrypto).toFixed(2)} (${((def.cpuMs.median - fixedCpu - defCrypto) / 3).toFixed(2)} each)`, `answer + logs = a Delete; a lone DescribeKey (Update − Delete): ${perCall.toFixed(2)} ms`],
     ['Update with nothing changed', `${h.otherTypes.Update.calls} call (${h.otherTypes.Update.shape}), ${h.otherTypes.Update.cpuMs.median} ms CPU`, 'no re-import'],
     ['Delete (material kept)', `${h.otherTypes.Delete.calls} calls, ${h.otherTypes.Delete.cpuMs.median} ms CPU`, ''],
     ['first invocation in a warm process', `${h.first.wallMs} ms wall, ${h.first.cpuMs} ms CPU`, `later ones: ${h.perCell[0].cpuMs.median} ms CPU`],
   ]));
   out.push(`\nReplicas of one multi-Region key imported at the same moment, one warm handler process per region (as each region's stack has its own function), node ${h.node}, ${PLAN.latencyMs} ms per AWS call, median of ${PLAN.regionReps}:\n\n`);
-  out.push(table(['regions', 'wall ms', 'vs 1 region', 'AWS calls', 'sequential round trips, all regions', 'CPU ms: handlers / emulator + proxy / moto', `all that CPU ÷ ${r.machine.cpus} cores`], r.regions.map((x) => [
+  out.push(table(['regions', 'wall ms', 'vs 1 region', 'AWS calls', 'sequential round trips, all regions', 'CPU ms: handlers / emulator + Secrets Manager + proxy', `all that CPU ÷ ${r.machine.cpus} cores`], r.regions.map((x) => [
     x.regions, `${x.wallMs.median} (${x.wallMs.p10}–${x.wallMs.p90})`, `${(x.wallMs.median / r.regions[0].wallMs.median).toFixed(2)}×`, x.calls, x.chain,
-    `${x.handlerCpuMs} / ${x.servicesCpuMs} / ${x.motoCpuMs}`, `${((x.handlerCpuMs + x.servicesCpuMs + (x.motoCpuMs || 0)) / r.machine.cpus).toFixed(0)} ms`,
+    `${x.handlerCpuMs} / ${x.servicesCpuMs}`, `${((x.handlerCpuMs + x.servicesCpuMs) / r.machine.cpus).toFixed(0)} ms`,
   ])));
 
   out.push('\n## Cold start\n\n');

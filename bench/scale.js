@@ -3,7 +3,7 @@
 // CloudFormation would, every custom resource invocation running the bundled handler from the
 // cloud assembly in a fresh Node process (a cold Lambda). Every KMS call and every Secrets
 // Manager call gets the same injected latency (the emulator's setLatency, and a delaying proxy in
-// front of moto that the handler is pointed at through AWS_ENDPOINT_URL_SECRETS_MANAGER).
+// front of the local Secrets Manager that the handler is pointed at through AWS_ENDPOINT_URL_SECRETS_MANAGER).
 // - keys: one stack with N ExternalKeys, all created at once (deploy concurrency N);
 // - regions: a multi-Region primary ExternalKey, then R replica stacks (ExternalKeyReplica, one
 //   per region, each with its own handler) deployed in parallel, as a pipeline deploys

@@ -1,6 +1,6 @@
 'use strict';
 // The local AWS of the benchmark, in its own process so that none of its CPU is counted as the
-// handler's: the KMS emulator, moto's Secrets Manager (a python child), a ResponseURL server, and
+// handler's: the KMS emulator, the kit's Secrets Manager (testing/secrets-manager), a ResponseURL server, and
 // one recording proxy in front of each service. The handler is pointed at the proxies through the
 // standard AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL_SECRETS_MANAGER variables, so every AWS call it
 // makes, to either service, is seen and timed in one place. The proxies also inject latency for
@@ -8,7 +8,6 @@
 //
 // Started with child_process.fork by bench/run.js; it answers {type:'start'} with {type:'ready'}
 // and is driven over a small JSON control endpoint (bench/util.js control()).
-const fs = require('fs');
 const http = require('http');
 const { setTimeout: sleep } = require('timers/promises');
 const { KMSClient, CreateKeyCommand, ReplicateKeyCommand } = require('@aws-sdk/client-kms');
@@ -17,7 +16,7 @@ const { now, CREDENTIALS, ACCOUNT, REGION } = require('./util');
 const wrappingPool = require('./wrapping-pool');
 
 let emulator;
-let moto;
+let secretsManager;
 let responses;
 let cloudFormation;
 const servers = [];
@@ -68,7 +67,7 @@ function kms(region) {
   return (clients[`kms:${region}`] ??= new KMSClient({ region, endpoint: emulator.endpoint, credentials: CREDENTIALS }));
 }
 function secrets(region) {
-  return (clients[`sm:${region}`] ??= new SecretsManagerClient({ region, endpoint: moto.endpoint, credentials: CREDENTIALS }));
+  return (clients[`sm:${region}`] ??= new SecretsManagerClient({ region, endpoint: secretsManager.endpoint, credentials: CREDENTIALS }));
 }
 
 const commands = {
@@ -124,18 +123,10 @@ const commands = {
   answers({ urls }) {
     return { answers: urls.map((u) => responses.answersFor(u)) };
   },
-  /** CPU used so far (ms) by this process (emulator + proxies) and by moto. */
+  /** CPU used so far (ms) by this process: emulator, Secrets Manager and proxies. */
   cpu() {
     const own = process.cpuUsage();
-    let motoMs = NaN;
-    try {
-      // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second).
-      const fields = fs.readFileSync(`/proc/${moto.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      motoMs = (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      // Not Linux: moto's CPU is not reported.
-    }
-    return { servicesMs: (own.user + own.system) / 1000, motoMs };
+    return { servicesMs: (own.user + own.system) / 1000 };
   },
   inspect({ keyArn }) {
     return { key: emulator.inspectKey(keyArn) ?? null };
@@ -163,7 +154,7 @@ async function controlServer() {
 async function start(pairs) {
   wrappingPool.install(pairs);
   const { KmsEmulator } = require('../testing/emulator');
-  const { MotoServer } = require('../testing/harness');
+  const { SecretsManagerServer } = require('../testing/secrets-manager');
   const { ResponseServer } = require('../testing/harness/response-server');
   const { CloudFormationServer } = require('../testing/harness/cloudformation');
   const STATUS = { Create: 'CREATE_IN_PROGRESS', Update: 'UPDATE_IN_PROGRESS', Delete: 'DELETE_IN_PROGRESS' };
@@ -172,20 +163,20 @@ async function start(pairs) {
     const [, requestType, keyArn] = logicalId.split('|');
     return { stackId: stackName, stackName: 'Bench', logicalId, physicalId: requestType === 'Create' ? undefined : keyArn, resourceType: 'Custom::KmsKeyMaterialImport', status: STATUS[requestType], updatedAt: new Date() };
   };
-  [emulator, moto, responses, cloudFormation] = await Promise.all([
+  [emulator, secretsManager, responses, cloudFormation] = await Promise.all([
     KmsEmulator.start({ region: REGION, accountId: ACCOUNT }),
-    MotoServer.start(ACCOUNT),
+    SecretsManagerServer.start({ region: REGION, accountId: ACCOUNT }),
     ResponseServer.start(),
     CloudFormationServer.start(confirm, () => ACCOUNT),
   ]);
-  const [kmsProxy, smProxy, control] = await Promise.all([startProxy('kms', emulator.endpoint), startProxy('secretsmanager', moto.endpoint), controlServer()]);
-  return { kms: kmsProxy, secretsmanager: smProxy, kmsDirect: emulator.endpoint, secretsmanagerDirect: moto.endpoint, control, cloudformation: cloudFormation.endpoint, caFile: responses.caFile };
+  const [kmsProxy, smProxy, control] = await Promise.all([startProxy('kms', emulator.endpoint), startProxy('secretsmanager', secretsManager.endpoint), controlServer()]);
+  return { kms: kmsProxy, secretsmanager: smProxy, kmsDirect: emulator.endpoint, secretsmanagerDirect: secretsManager.endpoint, control, cloudformation: cloudFormation.endpoint, caFile: responses.caFile };
 }
 
 async function stop() {
   for (const c of Object.values(clients)) c.destroy();
   for (const s of servers) { s.closeAllConnections?.(); s.close(); }
-  await Promise.allSettled([emulator?.stop(), moto?.stop(), responses?.stop(), cloudFormation?.stop()]);
+  await Promise.allSettled([emulator?.stop(), secretsManager?.stop(), responses?.stop(), cloudFormation?.stop()]);
 }
 
 process.on('message', async (msg) => {
@@ -201,5 +192,5 @@ process.on('message', async (msg) => {
     process.exit(1);
   }
 });
-// If the orchestrator dies, do not leave moto running.
+// If the orchestrator dies, do not leave the servers running.
 process.on('disconnect', () => { stop().finally(() => process.exit(0)); });

@@ -1,8 +1,9 @@
-import { Stage, StageProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Stage, StageProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { KeyMaterialEncoding } from '../lib';
 import { ByokConfig } from './config';
 import { PartnerKeyStack } from './partner-key-stack';
+import { SecretAccessStack } from './secret-access-stack';
 
 /**
  * Declares one PartnerKeyStack per (account, region) of the config, named
@@ -26,6 +27,7 @@ export function addPartnerKeyStacks(scope: Construct, config: ByokConfig): Partn
         partnerAccountIds: config.partnerAccountIds,
         secretArn: config.secretArn,
         secretName: config.secretName,
+        secretKeyArn: config.secretKeyArn,
         alias: config.alias,
         expirationDays: config.expirationDays,
         encoding: config.encoding as KeyMaterialEncoding | undefined,
@@ -38,7 +40,21 @@ export function addPartnerKeyStacks(scope: Construct, config: ByokConfig): Partn
       stacks.push(stack);
     }
   }
+  const access = secretAccessStack(scope, config, accounts);
+  for (const stack of stacks) if (access && stack.account !== access.account) stack.addDependency(access);
   return stacks;
+}
+
+/**
+ * When the app also deploys to the secret's own account, it gives the other accounts read access
+ * there (the secret's resource policy) and prints the key policy statement for the secret's key.
+ */
+function secretAccessStack(scope: Construct, config: ByokConfig, accounts: Array<string | undefined>): SecretAccessStack | undefined {
+  if (!config.secretArn) return undefined;
+  const { account, region } = Arn.split(config.secretArn, ArnFormat.COLON_RESOURCE_NAME);
+  const readers = accounts.filter((a): a is string => a !== undefined && a !== account);
+  if (!account || !region || !accounts.includes(account) || readers.length === 0) return undefined;
+  return new SecretAccessStack(scope, `ByokSecretAccess-${account}-${region}`, { env: { account, region }, secretArn: config.secretArn, readerAccounts: readers });
 }
 
 export interface ByokStageProps extends StageProps {

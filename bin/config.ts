@@ -14,6 +14,12 @@ export interface ByokConfig {
   readonly alias: string;
   /** Full ARN of the material secret, read from every region/account (cross-region, cross-account by resource policy). */
   readonly secretArn?: string;
+  /**
+   * ARN of the customer managed KMS key that encrypts the secret. Required when a target account
+   * is not the secret's: AWS cannot share the default aws/secretsmanager key across accounts
+   * (docs/cross-account-secrets.md).
+   */
+  readonly secretKeyArn?: string;
   /** Or: the name of a secret present in every target region (e.g. a replicated secret). */
   readonly secretName?: string;
   /** Target accounts. Default: the CLI's account. */
@@ -55,6 +61,7 @@ export function loadConfig(scope: Construct): ByokConfig {
     encoding,
     alias: raw.alias ?? ctx('alias') ?? 'alias/partner-byok',
     secretArn: raw.secretArn ?? ctx('secretArn'),
+    secretKeyArn: raw.secretKeyArn ?? ctx('secretKeyArn'),
     secretName: raw.secretName ?? ctx('secretName'),
     accounts: raw.accounts ?? (account ? [account] : undefined),
     regions: raw.regions ?? (region ? [region] : undefined),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run demo`: the example app end to end, with no AWS account. It starts the local KMS
- * emulator and moto's Secrets Manager on 127.0.0.1, stores fresh key material in a secret,
+ * emulator and the kit's Secrets Manager on 127.0.0.1 (Node only, no Python), stores fresh key material in a secret,
  * synthesizes bin/app.js exactly as `cdk synth` would (CDK_OUTDIR + CDK_CONTEXT_JSON), plays the
  * template against the local servers (the bundled handler from cdk.out does the import), and
  * proves with an Encrypt/Decrypt round trip that the key holds the secret's material.
@@ -30,7 +30,7 @@ export async function runDemo(print: (line: string) => void = console.log): Prom
   const cloud = await LocalCloud.start({ region });
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-demo-'));
   try {
-    say(`local KMS emulator: ${cloud.kms.endpoint}   local Secrets Manager (moto): ${cloud.secretsEndpoint}`);
+    say(`local KMS emulator: ${cloud.kms.endpoint}   local Secrets Manager: ${cloud.secretsEndpoint}`);
 
     // What `openssl rand -base64 32` would give you, stored as the customer's key material.
     const material = randomBytes(32);

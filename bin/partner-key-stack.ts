@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ExternalKey, ExternalKeyReplica, ImportedKeyBase, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess } from '../lib';
@@ -9,6 +10,8 @@ export interface PartnerKeyStackProps extends StackProps {
   /** The secret holding the key material: a full ARN (any region), or a name in the stack's region. */
   readonly secretArn?: string;
   readonly secretName?: string;
+  /** The customer managed key that encrypts the secret (needed across accounts). @default - aws/secretsmanager */
+  readonly secretKeyArn?: string;
   /** Alias for the key, e.g. alias/bluescape-workspace. */
   readonly alias: string;
   /** Days until the imported material expires. @default - never */
@@ -31,8 +34,9 @@ export class PartnerKeyStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PartnerKeyStackProps) {
     super(scope, id, props);
+    const encryptionKey = props.secretKeyArn ? kms.Key.fromKeyArn(this, 'MaterialKey', props.secretKeyArn) : undefined;
     const secret = props.secretArn
-      ? secretsmanager.Secret.fromSecretCompleteArn(this, 'Material', props.secretArn)
+      ? secretsmanager.Secret.fromSecretAttributes(this, 'Material', { secretCompleteArn: props.secretArn, encryptionKey })
       : secretsmanager.Secret.fromSecretNameV2(this, 'Material', props.secretName ?? 'byok/key-material');
     const common = {
       material: KeyMaterial.fromSecret(secret, { encoding: props.encoding }),

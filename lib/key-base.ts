@@ -260,7 +260,7 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
       throw new ByokError(ErrorCodes.PENDING_WINDOW, `pendingWindow of ${pendingDays} days is not valid: KMS accepts 7 to 30 days`, this);
     }
     for (const partner of options.partners ?? []) {
-      this.policy.addStatements(...partner._statements(this, keyUsage));
+      this.policy.addStatements(...partner._statements(this, keySpec, keyUsage));
     }
     return { wrappingAlgorithm, wrappingKeySpec, kind };
   }

@@ -1,4 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
 import { MaterialSourceProperties } from './private/contract';
@@ -49,6 +50,15 @@ export interface SecretKeyMaterialOptions {
    * @default 'AWSCURRENT'
    */
   readonly versionStage?: string;
+
+  /**
+   * The customer managed KMS key the secret is encrypted with. The import role gets `kms:Decrypt`
+   * on it through Secrets Manager only (`kms:ViaService`). Required for a secret in another
+   * account, which AWS reads only under a customer managed key (see docs/cross-account-secrets.md).
+   *
+   * @default - the secret's `encryptionKey`, if it has one; else the secret is taken to use aws/secretsmanager
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /** What a material source contributes to one key's import. @internal */
@@ -104,7 +114,7 @@ class SecretKeyMaterial extends KeyMaterial {
 
   public _bind(scope: IConstruct, _kind: MaterialKind): KeyMaterialBinding {
     checkSecretIsReachable(this.secret, scope);
-    const statements = secretReadStatements(this.secret, this.options.versionId);
+    const statements = secretReadStatements(this.secret, scope, this.options.encryptionKey, 'the material secret', this.options.versionId);
     return {
       source: {
         Type: 'SecretsManager',

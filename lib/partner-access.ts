@@ -3,7 +3,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { ErrorCodes } from './private/contract';
 import { ByokError } from './private/errors';
-import { PARTNER_GRANT_ACTIONS, PARTNER_USE_ACTIONS } from './private/perms';
+import { PARTNER_GRANT_ACTIONS, PARTNER_USE_ACTIONS, partnerKeyType } from './private/perms';
 
 /** Options for {@link PartnerAccess.account}. */
 export interface PartnerAccessOptions {
@@ -26,16 +26,21 @@ export interface PartnerAccessOptions {
   /**
    * Also allow the partner to create grants for AWS resources (the console's
    * "attachment of persistent resources" statement, with `kms:GrantIsForAWSResource`), which
-   * services such as EBS, RDS or DynamoDB need.
+   * services such as EBS, RDS or DynamoDB need. Symmetric encryption keys only: the console writes
+   * no grant statement for HMAC or asymmetric keys, and setting this to true for one is an error.
    *
-   * @default true
+   * @default - true for a symmetric encryption key, false for any other key
    */
   readonly allowGrantsForAwsResources?: boolean;
 }
 
 /**
- * Another AWS account (typically the SaaS vendor's) that may use the key, with the statements the
- * KMS console's "Other AWS accounts" section adds for the key's usage.
+ * Another AWS account (typically the SaaS vendor's) that may use the key, with exactly the
+ * statements the KMS console's "Other AWS accounts" section adds for the key's type: symmetric
+ * encryption (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey, and grants for AWS
+ * resources), asymmetric encryption (Encrypt, Decrypt, ReEncrypt*, DescribeKey, GetPublicKey),
+ * signing (Sign, Verify, DescribeKey, GetPublicKey), HMAC (GenerateMac, VerifyMac, DescribeKey) or
+ * key agreement (DeriveSharedSecret, DescribeKey, GetPublicKey).
  */
 export class PartnerAccess {
   /**
@@ -57,10 +62,10 @@ export class PartnerAccess {
   }
 
   /**
-   * The key policy statements for this partner, for a key with the given usage.
+   * The key policy statements for this partner, for a key of the given spec and usage.
    * @internal
    */
-  public _statements(scope: IConstruct, keyUsage: string): iam.PolicyStatement[] {
+  public _statements(scope: IConstruct, keySpec: string, keyUsage: string): iam.PolicyStatement[] {
     validateAccountId(this.accountId, scope);
     const ownAccount = Stack.of(scope).account;
     if (!Token.isUnresolved(ownAccount) && ownAccount === this.accountId) {
@@ -77,16 +82,21 @@ export class PartnerAccess {
     const viaService = this.options.viaServices?.length
       ? { StringEquals: { 'kms:ViaService': this.options.viaServices } }
       : undefined;
+    const keyType = partnerKeyType(keySpec, keyUsage);
+    const symmetric = keyType === 'SYMMETRIC_ENCRYPTION';
+    if (this.options.allowGrantsForAwsResources && !symmetric) {
+      throw new ByokError(ErrorCodes.PARTNER_GRANTS, `allowGrantsForAwsResources is for symmetric encryption keys only, not a ${keySpec} key with usage ${keyUsage}: AWS services create grants on symmetric encryption keys, and the KMS console writes no grant statement for other keys`, scope);
+    }
     const statements = [
       new iam.PolicyStatement({
         sid: `AllowUseOfTheKeyByPartner${this.accountId}`,
         principals,
-        actions: [...PARTNER_USE_ACTIONS[keyUsage]],
+        actions: [...PARTNER_USE_ACTIONS[keyType]],
         resources: ['*'],
         conditions: viaService,
       }),
     ];
-    if (this.options.allowGrantsForAwsResources ?? true) {
+    if (this.options.allowGrantsForAwsResources ?? symmetric) {
       statements.push(new iam.PolicyStatement({
         sid: `AllowAttachmentOfPersistentResourcesByPartner${this.accountId}`,
         principals,

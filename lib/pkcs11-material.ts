@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
@@ -35,6 +36,14 @@ export interface Pkcs11KeyMaterialProps {
    * The handler reads it at deploy time; the PIN never enters the template.
    */
   readonly pinSecret: secretsmanager.ISecret;
+
+  /**
+   * The customer managed KMS key the PIN secret is encrypted with; required for a PIN secret in
+   * another account (see docs/cross-account-secrets.md).
+   *
+   * @default - the PIN secret's `encryptionKey`, if it has one
+   */
+  readonly pinSecretEncryptionKey?: kms.IKey;
 
   /**
    * Read the PIN from this top-level field of a JSON secret.
@@ -103,7 +112,7 @@ export class Pkcs11KeyMaterial extends KeyMaterial {
 
     // Only the PIN secret: the key itself is reached through the HSM, not through AWS.
     checkSecretIsReachable(props.pinSecret, scope);
-    const statements = secretReadStatements(props.pinSecret);
+    const statements = secretReadStatements(props.pinSecret, scope, props.pinSecretEncryptionKey, 'the HSM PIN secret');
     return {
       source: {
         Type: 'Pkcs11',

@@ -12,6 +12,8 @@ import { DeployOptions, LocalCloud, LocalCloudOptions, LocalStack } from './harn
 
 export * from './emulator';
 export * from './harness';
+export * from './iam';
+export * from './secrets-manager';
 
 /** Options of `synthAndDeploy`: where to deploy, and how (the harness's `DeployOptions`). */
 export interface SynthAndDeployOptions extends DeployOptions {
@@ -37,7 +39,7 @@ export interface DeployedApp {
 }
 
 /**
- * Synthesizes a CDK app and deploys its stacks to a local cloud: the KMS emulator and moto's
+ * Synthesizes a CDK app and deploys its stacks to a local cloud: the KMS emulator and the kit's
  * Secrets Manager on 127.0.0.1, with every custom resource played by the handler bundled in the
  * cloud assembly, as CloudFormation would. `app` may be a function of the (already started) local
  * cloud, so that it can first create the secrets the stacks read, e.g.

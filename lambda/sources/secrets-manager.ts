@@ -101,7 +101,9 @@ function secretError(e: unknown, name: string): Error {
     case 'DecryptionFailure':
       return new ImportError(ErrorCodes.ACCESS_DENIED, `Secrets Manager could not decrypt ${name} with its KMS key; allow the import handler kms:Decrypt on that key`);
     case 'InvalidRequestException':
-      return new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} cannot be read: ${err.message || 'invalid request'} (is it scheduled for deletion?)`);
+      // AWS's message says why (marked for deletion; another account under the default key, "Access
+      // AWS Secrets Manager secrets from a different account"); only without one is deletion guessed.
+      return new ImportError(ErrorCodes.MATERIAL_SOURCE, `${name} cannot be read: ${err.message || 'invalid request (is it scheduled for deletion?)'}`);
     default:
       return new ImportError(ErrorCodes.AWS_ERROR, `${err.name ?? 'Error'} from Secrets Manager reading ${name}${err.message ? `: ${err.message}` : ''}`);
   }

@@ -153,6 +153,7 @@ export const ImportAttributes = {
  */
 export const ErrorCodes = {
   ACCOUNT_ID: 'PartnerAccountId',
+  PARTNER_GRANTS: 'PartnerGrants',
   KEY_SPEC_NOT_IMPORTABLE: 'KeySpecNotImportable',
   KEY_SPEC_USAGE: 'KeySpecUsage',
   WRAPPING_COMBINATION: 'WrappingCombination',
@@ -162,6 +163,7 @@ export const ErrorCodes = {
   PENDING_WINDOW: 'PendingWindow',
   INVALID_PROPERTY: 'InvalidProperty',
   MATERIAL_SOURCE: 'MaterialSource',
+  SECRET_ENCRYPTION_KEY: 'SecretEncryptionKey',
   MATERIAL_ENCODING: 'MaterialEncoding',
   MATERIAL_FORMAT: 'MaterialFormat',
   MATERIAL_MISMATCH: 'MaterialMismatch',

@@ -168,6 +168,6 @@ describe('run-time bad input', () => {
     await cloud.secretsClient().send(new DeleteSecretCommand({ SecretId: arn, RecoveryWindowInDays: 7 }));
     const name = `Bad${++n}`;
     const failure = await cloud.deploy(synth((s) => { new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arn)) }); }, name), name).then(() => undefined, (e) => e);
-    expect(failure.reason).toMatch(/^\[MaterialSource\] secret .* cannot be read: .* \(is it scheduled for deletion\?\)/);
+    expect(failure.reason).toMatch(/^\[MaterialSource\] secret .* cannot be read: You can't perform this operation on the secret because it was marked for deletion\./);
   });
 });

@@ -1,7 +1,8 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { secretKeyPolicyStatement } from '../../bin/secret-access-stack';
 import { ExternalKey, ExternalKeyReplica, KeyMaterial } from '../../lib';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
 import { ACCOUNT, fingerprints, RAISED_QUOTAS, secretByArn, sha256, stackNames, synth, synthExampleApp } from './util';
@@ -72,20 +73,30 @@ describe('the example app across accounts and regions', () => {
   const regions = ['us-east-1', 'eu-west-1', 'ap-northeast-1'];
   const accounts = [ACCOUNT, OTHER_ACCOUNT];
   let secretArn: string;
+  let secretKeyArn: string;
   let material: Buffer;
-  const config = (r: string[]) => ({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/bluescape-workspace', secretArn, accounts, regions: r } });
+  const config = (r: string[]) => ({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/bluescape-workspace', secretArn, secretKeyArn, accounts, regions: r } });
 
   beforeAll(async () => {
     material = randomBytes(32);
-    secretArn = await cloud.createSecret(`app/${randomBytes(4).toString('hex')}`, { secretString: material.toString('base64') });
+    // Read from another account: a customer managed key whose policy lets that account decrypt
+    // through Secrets Manager (docs/cross-account-secrets.md); the app adds the secret's resource policy.
+    const policy = { Version: '2012-10-17', Statement: [
+      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+      secretKeyPolicyStatement([OTHER_ACCOUNT], 'us-east-1'),
+    ] };
+    secretKeyArn = (await cloud.kmsClient().send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!.Arn!;
+    secretArn = await cloud.createSecret(`app/${randomBytes(4).toString('hex')}`, { secretString: material.toString('base64'), kmsKeyId: secretKeyArn });
   });
 
   const templates = (dir: string) => Object.fromEntries(stackNames(dir).map((n) => [n, fs.readFileSync(path.join(dir, `${n}.template.json`), 'utf8')]));
 
   test('3 regions x 2 accounts: every key imports; resynth is byte-identical; a new region adds only its stacks; a redeploy changes nothing', async () => {
     const dir = synthExampleApp(config(regions));
-    const names = stackNames(dir);
+    const names = stackNames(dir).filter((n) => n.startsWith('PartnerKey-'));
     expect(names.sort()).toEqual(accounts.flatMap((a) => regions.map((r) => `PartnerKey-${a}-${r}`)).sort());
+    expect(stackNames(dir)).toContain(`ByokSecretAccess-${ACCOUNT}-us-east-1`);
+    await cloud.deploy(dir, `ByokSecretAccess-${ACCOUNT}-us-east-1`);
     const deployed = await Promise.all(names.map((n) => cloud.deploy(dir, n)));
     for (const stack of deployed) {
       expect(stack.outputs.KeyArn).toMatch(new RegExp(`^arn:aws:kms:${stack.region}:${stack.account}:key/`));
@@ -111,10 +122,10 @@ describe('the example app across accounts and regions', () => {
     await Promise.all(deployed.map((s) => s.apply(again)));
     expect(deployed.map((s) => s.invocations.length)).toEqual(invocationsBefore);
     expect(cloud.kms.calls.filter((c) => !/^(Describe|Get|List)/.test(c.operation))).toEqual([]);
-  });
+  }, 240_000);
 
   test('a handler re-invoked with unchanged properties makes no KMS call that changes state', async () => {
-    const dir = synthExampleApp({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/unchanged', secretArn, accounts: [ACCOUNT], regions: ['us-east-2'] } });
+    const dir = synthExampleApp({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/unchanged', secretArn, secretKeyArn, accounts: [ACCOUNT], regions: ['us-east-2'] } });
     const stack = await cloud.deploy(dir, `PartnerKey-${ACCOUNT}-us-east-2`);
     const create = stack.invocations.find((i) => i.event.RequestType === 'Create')!;
     cloud.kms.clearCalls();
@@ -124,7 +135,7 @@ describe('the example app across accounts and regions', () => {
   });
 
   test('multiRegion config: one primary per account and replicas elsewhere, deployed in dependency order', async () => {
-    const dir = synthExampleApp({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/mrk-app', secretArn, accounts: [ACCOUNT], regions: ['us-west-1', 'ca-central-1', 'eu-west-3'], multiRegion: true } });
+    const dir = synthExampleApp({ byok: { partnerAccountIds: ['123456789012'], alias: 'alias/mrk-app', secretArn, secretKeyArn, accounts: [ACCOUNT], regions: ['us-west-1', 'ca-central-1', 'eu-west-3'], multiRegion: true } });
     const names = stackNames(dir);
     const primary = await cloud.deploy(dir, `PartnerKey-${ACCOUNT}-us-west-1`);
     const replicas = await Promise.all(names.filter((n) => !n.endsWith('us-west-1')).map((n) => cloud.deploy(dir, n)));

@@ -32,7 +32,7 @@ afterAll(() => { for (const d of created.splice(0)) fs.rmSync(d, { recursive: tr
 export const RAISED_QUOTAS = { emulator: { quotas: { scale: 20 } } };
 
 /** Synthesizes a one-stack app into a fresh directory; returns the directory. */
-export function synth(build: (stack: Stack) => void, stackName = 'E2E', env = { account: ACCOUNT, region: REGION }): string {
+export function synth(build: (stack: Stack) => void, stackName = 'E2E', env: { account?: string; region?: string } = { account: ACCOUNT, region: REGION }): string {
   const outdir = tempDir('byok-e2e-');
   const app = new App({ outdir });
   const stack = new Stack(app, stackName, { env });

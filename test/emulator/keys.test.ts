@@ -94,10 +94,13 @@ describe('CreateKey', () => {
       Id: 'key-default-1',
       Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:*', Resource: '*' }],
     });
-    const mine = JSON.stringify({ Version: '2012-10-17', Statement: [] });
-    await kms.send(new PutKeyPolicyCommand({ KeyId: md.KeyId, PolicyName: 'default', Policy: mine }));
+    // A policy that no longer lets the caller update it needs BypassPolicyLockoutSafetyCheck.
+    const mine = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:GetKeyPolicy', Resource: '*' }] });
+    const lockout = await kmsError(kms.send(new PutKeyPolicyCommand({ KeyId: md.KeyId, PolicyName: 'default', Policy: mine })));
+    expect(lockout).toMatchObject({ name: 'MalformedPolicyDocumentException', message: 'The new key policy will not allow you to update the key policy in the future.' });
+    await kms.send(new PutKeyPolicyCommand({ KeyId: md.KeyId, PolicyName: 'default', Policy: mine, BypassPolicyLockoutSafetyCheck: true }));
     expect((await kms.send(new GetKeyPolicyCommand({ KeyId: md.KeyId }))).Policy).toBe(mine);
-    const created = await createExternalKey(kms, { Policy: mine });
+    const created = await createExternalKey(kms, { Policy: mine, BypassPolicyLockoutSafetyCheck: true });
     expect((await kms.send(new GetKeyPolicyCommand({ KeyId: created.KeyId }))).Policy).toBe(mine);
   });
 

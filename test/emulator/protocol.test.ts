@@ -1,4 +1,4 @@
-import { DescribeKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, EncryptCommand, GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { KmsEmulator } from '../../testing/emulator';
 import { createExternalKey, kmsClient, kmsError } from './helpers';
 
@@ -106,7 +106,15 @@ describe('accounts', () => {
     const md = await createExternalKey(owner);
     expect(md.AWSAccountId).toBe('222233334444');
     expect((await kmsError(partner.send(new DescribeKeyCommand({ KeyId: md.KeyId })))).name).toBe('NotFoundException');
-    // By ARN, another account's key can be named (no key policy evaluation in the emulator).
+    // By ARN another account's key can be named, and its key policy decides (the default one trusts only its own account).
+    expect(await kmsError(partner.send(new DescribeKeyCommand({ KeyId: md.Arn })))).toMatchObject({
+      name: 'AccessDeniedException',
+      message: `User: arn:aws:iam::999988887777:root is not authorized to perform: kms:DescribeKey on resource: ${md.Arn} because no resource-based policy allows the kms:DescribeKey action`,
+    });
+    const partnerRoot = { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: ['kms:DescribeKey', 'kms:Encrypt'], Resource: '*' };
+    const policy = JSON.parse((await owner.send(new GetKeyPolicyCommand({ KeyId: md.KeyId }))).Policy!);
+    policy.Statement.push(partnerRoot);
+    await owner.send(new PutKeyPolicyCommand({ KeyId: md.KeyId, Policy: JSON.stringify(policy) }));
     const viaArn = await partner.send(new DescribeKeyCommand({ KeyId: md.Arn }));
     expect(viaArn.KeyMetadata!.AWSAccountId).toBe('222233334444');
     expect((await kmsError(partner.send(new EncryptCommand({ KeyId: md.Arn, Plaintext: Buffer.from('x') })))).message).toBe(`${md.Arn} is pending import.`);

@@ -179,11 +179,14 @@ describe('GetSecretValue errors', () => {
     expect(e.message).toBe(`Secrets Manager could not decrypt secret ${SECRET_ARN} (version v-3) with its KMS key; allow the import handler kms:Decrypt on that key`);
   });
 
-  test('InvalidRequestException passes KMS\'s message on and asks about deletion', async () => {
-    secrets.on(GetSecretValueCommand).rejects(named('InvalidRequestException', 'You can\'t perform this operation on the secret because it was marked for deletion.'));
+  test.each([
+    'You can\'t perform this operation on the secret because it was marked for deletion.',
+    'You can\'t access a secret from a different AWS account if you encrypt the secret with the default KMS service key.',
+  ])('InvalidRequestException passes Secrets Manager\'s message on as it is: %s', async (message) => {
+    secrets.on(GetSecretValueCommand).rejects(named('InvalidRequestException', message));
     const e = await failure(source());
     expect(e.code).toBe('MaterialSource');
-    expect(e.message).toBe(`secret ${SECRET_ARN} cannot be read: You can't perform this operation on the secret because it was marked for deletion. (is it scheduled for deletion?)`);
+    expect(e.message).toBe(`secret ${SECRET_ARN} cannot be read: ${message}`);
   });
 
   test('an InvalidRequestException object without a message says invalid request', async () => {

@@ -20,7 +20,19 @@ describe('KeyMaterial.fromSecret', () => {
     const secret = secretsmanager.Secret.fromSecretAttributes(stack, 'Encrypted', { secretCompleteArn: SECRET_ARN, encryptionKey: kms.Key.fromKeyArn(stack, 'Cmk', CMK_ARN) });
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
     const kmsStatements = roleStatements(stack).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
-    expect(kmsStatements).toEqual([{ Action: 'kms:Decrypt', Effect: 'Allow', Resource: CMK_ARN }]);
+    expect(kmsStatements).toEqual([{ Action: 'kms:Decrypt', Effect: 'Allow', Resource: CMK_ARN, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } } }]);
+  });
+
+  test('a secret of another account needs its key: without one synth fails with SecretEncryptionKey; the encryptionKey option grants kms:Decrypt via Secrets Manager in the secret\'s region', () => {
+    const other = 'arn:aws:secretsmanager:eu-west-1:444455556666:secret:shared-AbCdEf';
+    const otherKey = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const { stack } = stackWithSecret();
+    const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Shared', other);
+    expect(() => new ExternalKey(stack, 'NoKey', { material: KeyMaterial.fromSecret(secret) })).toThrow(/^\[SecretEncryptionKey\] the material secret .* is in account 444455556666, not 111122223333/);
+    const { stack: ok } = stackWithSecret();
+    new ExternalKey(ok, 'Key', { material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(ok, 'Shared', other), { encryptionKey: kms.Key.fromKeyArn(ok, 'SharedKey', otherKey) }) });
+    const kmsStatements = roleStatements(ok).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
+    expect(kmsStatements).toEqual([{ Action: 'kms:Decrypt', Effect: 'Allow', Resource: otherKey, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } } }]);
   });
 
   test('asymmetric material leaves the encoding to the secret (the handler reads a SecretString as PEM), and versionStage is passed on', () => {

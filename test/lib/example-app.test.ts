@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { addPartnerKeyStacks, ByokStage } from '../../bin/byok-stacks';
 import { ByokConfig, loadConfig } from '../../bin/config';
@@ -10,15 +10,37 @@ const config: ByokConfig = {
   accounts: ['111122223333'], regions: ['us-east-1', 'eu-west-1'],
 };
 
+const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
 describe('the example app', () => {
   test('declares one stack per account and region, named after them', () => {
     const app = new App();
-    const stacks = addPartnerKeyStacks(app, { ...config, accounts: ['111122223333', '444455556666'] });
+    const stacks = addPartnerKeyStacks(app, { ...config, accounts: ['111122223333', '444455556666'], secretKeyArn: KEY_ARN });
     expect(stacks.map((s) => s.stackName)).toEqual([
       'PartnerKey-111122223333-us-east-1', 'PartnerKey-111122223333-eu-west-1',
       'PartnerKey-444455556666-us-east-1', 'PartnerKey-444455556666-eu-west-1',
     ]);
     for (const s of stacks) Template.fromStack(s).hasOutput('KeyArn', {});
+  });
+
+  test('across accounts: the secret\'s key is required at synth, the import roles may decrypt only through Secrets Manager, and the secret\'s account grants the others read access', () => {
+    expect(() => addPartnerKeyStacks(new App(), { ...config, accounts: ['111122223333', '444455556666'] }))
+      .toThrow(/^\[SecretEncryptionKey\] the material secret arn:aws:secretsmanager:us-east-1:111122223333:secret:byok-AbCdEf is in account 111122223333, not 444455556666: .*customer managed KMS key/);
+    const app = new App();
+    const stacks = addPartnerKeyStacks(app, { ...config, accounts: ['111122223333', '444455556666'], secretKeyArn: KEY_ARN });
+    Template.fromStack(stacks[2]).hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([
+      { Action: 'kms:Decrypt', Effect: 'Allow', Resource: KEY_ARN, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } } },
+    ]) } });
+    const access = app.node.findChild('ByokSecretAccess-111122223333-us-east-1') as Stack;
+    const template = Template.fromStack(access);
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: config.secretArn, BlockPublicPolicy: true,
+      ResourcePolicy: { Statement: [Match.objectLike({ Effect: 'Allow', Principal: { AWS: ['arn:aws:iam::444455556666:root'] }, Action: 'secretsmanager:GetSecretValue' })] },
+    });
+    expect(JSON.parse(template.findOutputs('KeyPolicyStatement').KeyPolicyStatement.Value)).toMatchObject({
+      Principal: { AWS: ['arn:aws:iam::444455556666:root'] }, Action: 'kms:Decrypt', Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } },
+    });
+    expect(stacks.filter((s) => s.account === '444455556666').every((s) => s.dependencies.includes(access))).toBe(true);
   });
 
   test('multiRegion makes the first region the primary and the others replicas that depend on it', () => {

@@ -194,26 +194,38 @@ describe('PartnerAccess', () => {
     for (const key of Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key')) as any[]) {
       expect(key.Properties.BypassPolicyLockoutSafetyCheck).toBeUndefined();
       const partner = key.Properties.KeyPolicy.Statement.filter((s: any) => JSON.stringify(s.Principal).includes('123456789012'));
-      expect(partner).toHaveLength(2);
+      expect(partner).toHaveLength(key.Properties.KeySpec === 'SYMMETRIC_DEFAULT' ? 2 : 1);
       for (const s of partner) for (const a of [s.Action].flat()) expect(a).not.toMatch(admin);
     }
   });
 
-  const usages: Array<[kms.KeySpec, kms.KeyUsage, string[]]> = [
-    [kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT, ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey']],
-    [kms.KeySpec.RSA_2048, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify', 'kms:GetPublicKey', 'kms:DescribeKey']],
-    [kms.KeySpec.HMAC_256, kms.KeyUsage.GENERATE_VERIFY_MAC, ['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey']],
-    [kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.KEY_AGREEMENT, ['kms:DeriveSharedSecret', 'kms:GetPublicKey', 'kms:DescribeKey']],
+  // The console's key users statements per key type ("Default key policy", key users; "Key policies for HMAC KMS keys").
+  const usages: Array<[kms.KeySpec, kms.KeyUsage, string[], boolean]> = [
+    [kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT, ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'], true],
+    [kms.KeySpec.RSA_3072, kms.KeyUsage.ENCRYPT_DECRYPT, ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
+    [kms.KeySpec.RSA_2048, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
+    [kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
+    [kms.KeySpec.HMAC_256, kms.KeyUsage.GENERATE_VERIFY_MAC, ['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey'], false],
+    [kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.KEY_AGREEMENT, ['kms:DeriveSharedSecret', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
   ];
-  test.each(usages)('a %s key with usage %s grants the partner the console\'s use actions', (keySpec, keyUsage, actions) => {
+  test.each(usages)('a %s key with usage %s gets exactly the console\'s partner statements (grant statement: %p)', (keySpec, keyUsage, actions, grants) => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec, keyUsage, partners: [PartnerAccess.account('123456789012')] });
-    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([
-        { Sid: 'AllowUseOfTheKeyByPartner123456789012', Effect: 'Allow', Action: actions, Resource: '*', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } } },
-        { Sid: 'AllowAttachmentOfPersistentResourcesByPartner123456789012', Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'], Resource: '*', Principal: Match.anyValue(), Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } },
-      ]) },
-    });
+    const key = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0] as any;
+    const partner = key.Properties.KeyPolicy.Statement.filter((s: any) => s.Sid?.includes('Partner'));
+    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } };
+    expect(partner).toEqual([
+      { Sid: 'AllowUseOfTheKeyByPartner123456789012', Effect: 'Allow', Action: actions, Resource: '*', Principal: root },
+      ...(grants ? [{ Sid: 'AllowAttachmentOfPersistentResourcesByPartner123456789012', Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'], Resource: '*', Principal: root, Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } }] : []),
+    ]);
+  });
+
+  test('asking for the grant statement on a key that is not a symmetric encryption key is an error', () => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', {
+      material: KeyMaterial.fromSecret(secret), keySpec: kms.KeySpec.HMAC_256, keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      partners: [PartnerAccess.account('123456789012', { allowGrantsForAwsResources: true })],
+    })).toThrow(/^\[PartnerGrants\] allowGrantsForAwsResources is for symmetric encryption keys only, not a HMAC_256 key with usage GENERATE_VERIFY_MAC/);
   });
 
   test('partner access can be narrowed to principals and services, and never includes admin actions', () => {

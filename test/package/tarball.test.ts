@@ -3,11 +3,12 @@
  * first), its file list, and a fresh CDK app outside this repository that installs the tarball
  * with the aws-cdk-lib and constructs versions we test against and synthesizes an ExternalKey.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { readmeExample } from '../testing-kit/readme-example';
 
 const ROOT = path.join(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -185,7 +186,11 @@ describe('the npm package', () => {
     const scripts = Object.keys(pkg.scripts ?? {});
     expect(scripts.filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s))).toEqual([]);
     expect(Object.keys(pkg.peerDependencies ?? {}).sort()).toEqual(['aws-cdk-lib', 'constructs']);
-    expect(Object.keys(pkg.dependencies ?? {})).toEqual([]);
+    // The testing kit's runtime needs (its LocalCloud's SDK clients); the library itself needs none.
+    // Optional dependencies, which npm installs by default: jsii accepts only jsii modules (or
+    // bundled ones) as dependencies.
+    expect(pkg.dependencies).toBeUndefined();
+    expect(Object.keys(pkg.optionalDependencies ?? {}).sort()).toEqual(['@aws-sdk/client-kms', '@aws-sdk/client-secrets-manager']);
   });
 
   test('a fresh CDK app installs the tarball and synthesizes an ExternalKey with the bundled handler', () => {
@@ -234,6 +239,28 @@ app.synth();
     expect(handlerDirs).toHaveLength(1);
     expect(tree(handlerDirs[0])).toEqual(tree(HANDLER_ASSET));
   }, 180_000);
+
+  test('the README\'s kit recipe passes verbatim in the fresh app, with its jest config and no python3 on PATH', () => {
+    const app = consumerApp();
+    const { blocks } = readmeExample();
+    // What `cdk init app --language typescript` gives, plus the recipe's dev dependencies.
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', '-D',
+      `jest@${pkg.devDependencies.jest}`, `ts-jest@${pkg.devDependencies['ts-jest']}`, `@types/jest@${pkg.devDependencies['@types/jest']}`,
+      `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies['@types/node']}`], app);
+    fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'commonjs', lib: ['es2022'], strict: true, esModuleInterop: true, skipLibCheck: true, types: ['jest', 'node'] },
+      exclude: ['node_modules', 'cdk.out'],
+    }));
+    for (const [file, text] of Object.entries(blocks)) {
+      fs.mkdirSync(path.join(app, path.dirname(file)), { recursive: true });
+      fs.writeFileSync(path.join(app, file), text);
+    }
+    const bin = fs.mkdtempSync(path.join(work, 'node-only-'));
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const jest = spawnSync(process.execPath, [path.join(app, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci'], { cwd: app, env: { ...process.env, PATH: bin }, encoding: 'utf8', timeout: 180_000 });
+    const testCount = (blocks['test/consumer-stack.test.ts'].match(/^test\(/gm) ?? []).length;
+    expect({ status: jest.status, summary: /Tests: .*/.exec(jest.stderr)?.[0] }).toEqual({ status: 0, summary: `Tests:       ${testCount} passed, ${testCount} total` });
+  }, 240_000);
 
   test('a TypeScript consumer type-checks against the published typings through package.json exports', () => {
     const app = consumerApp();

@@ -14,7 +14,7 @@ const material = randomBytes(32);
 let deployed: DeployedApp;
 
 beforeAll(async () => {
-  // Starts the KMS emulator and moto's Secrets Manager, synthesizes the app, and plays its
+  // Starts the KMS emulator and the kit's Secrets Manager, synthesizes the app, and plays its
   // template: the real import handler from the cloud assembly imports the secret's material.
   deployed = await synthAndDeploy(async (cloud) => {
     const materialSecretArn = await cloud.createSecret('byok/key-material', { secretString: material.toString('base64') });

@@ -41,7 +41,7 @@ describe('the production entry point', () => {
 });
 
 describe('the testing entry point', () => {
-  test('cdk-kms-byok/testing resolves to testing/index.js and exports the emulator, the harness and synthAndDeploy', () => {
+  test('cdk-kms-byok/testing resolves to testing/index.js and exports the emulator, the Secrets Manager, the harness and synthAndDeploy', () => {
     const script = [
       `const kit = require('cdk-kms-byok/testing');`,
       `process.stdout.write(JSON.stringify({ file: require.resolve('cdk-kms-byok/testing'), exports: Object.keys(kit).filter((k) => typeof kit[k] === 'function').sort() }));`,
@@ -51,7 +51,7 @@ describe('the testing entry point', () => {
     const { file, exports } = JSON.parse(result.stdout);
     expect(file).toBe(path.join(ROOT, 'testing', 'index.js'));
     expect(exports).toEqual(expect.arrayContaining([
-      'DeploymentFailed', 'EmulatorClock', 'KmsEmulator', 'LocalCloud', 'LocalStack', 'MotoServer', 'keyMaterialFingerprint', 'synthAndDeploy',
+      'DeploymentFailed', 'EmulatorClock', 'KmsEmulator', 'LocalCloud', 'LocalStack', 'SecretsManagerServer', 'keyMaterialFingerprint', 'synthAndDeploy',
     ]));
   });
 

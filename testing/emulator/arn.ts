@@ -6,6 +6,11 @@ export function partitionOf(region: string): string {
   return 'aws';
 }
 
+/** The `kms:ViaService` name of a service in a Region: `secretsmanager.eu-west-1.amazonaws.com` (`.amazonaws.com.cn` in China). */
+export function viaServiceName(service: string, region: string): string {
+  return `${service}.${region}.${partitionOf(region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
+}
+
 export function keyArn(account: string, region: string, keyId: string): string {
   return `arn:${partitionOf(region)}:kms:${region}:${account}:key/${keyId}`;
 }

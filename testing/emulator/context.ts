@@ -1,3 +1,4 @@
+import type { RequestAuthorization } from './authorize';
 import type { EmulatorState } from './state';
 import type { Input } from './validation';
 import type { WrappingKeyPool } from './wrapping-keys';
@@ -22,6 +23,8 @@ export interface RequestContext {
   now: Date;
   config: EmulatorConfig;
   wrappingKeys: WrappingKeyPool;
+  /** The caller and what it may do (authorize.ts); `resolveKey` checks every key it finds. */
+  authz: RequestAuthorization;
 }
 
 /** Epoch seconds with millisecond precision, as AWS sends timestamps (spec §1). */

@@ -23,7 +23,7 @@ export function keyMetadata(state: EmulatorState, key: KmsKey, stateOverride?: K
     KeyUsage: key.keyUsage,
     KeyState: ks,
     Origin: key.origin,
-    KeyManager: 'CUSTOMER',
+    KeyManager: key.awsManaged ? 'AWS' : 'CUSTOMER',
     KeySpec: key.keySpec,
     ...algorithmsFor(key.keySpec, key.keyUsage),
     MultiRegion: key.multiRegion !== undefined,

@@ -14,12 +14,24 @@ export interface ResolveOptions {
    * key ARN (spec §1); what AWS answers to an alias there is not documented (NotFoundException, inferred).
    */
   aliases?: boolean;
+  /** The IAM action to authorize. @default `kms:<operation>` */
+  action?: string;
 }
 
+/**
+ * The key a request names, once the caller is authorized to use it (AccessDeniedException comes
+ * after NotFoundException and before any key-state error, as in KMS).
+ */
 export function resolveKey(ctx: RequestContext, value: string, opts: ResolveOptions = {}): KmsKey {
+  const { key, alias } = findNamedKey(ctx, value, opts);
+  ctx.authz.key(key, { action: opts.action, alias });
+  return key;
+}
+
+function findNamedKey(ctx: RequestContext, value: string, opts: ResolveOptions): { key: KmsKey; alias?: string } {
   if (value.startsWith('alias/')) {
     if (!opts.aliases) throw notFound(`Invalid keyId '${value}'`);
-    return resolveAlias(ctx, ctx.account, value);
+    return { key: resolveAlias(ctx, ctx.account, value), alias: value };
   }
   if (value.startsWith('arn:')) {
     const arn = parseKmsArn(value);
@@ -28,11 +40,11 @@ export function resolveKey(ctx: RequestContext, value: string, opts: ResolveOpti
     if (arn.region !== ctx.region) throw notFound(`Invalid arn ${arn.region}`);
     if (arn.resourceType === 'alias') {
       if (!opts.aliases) throw notFound(`Invalid keyId '${value}'`);
-      return resolveAlias(ctx, arn.account, arn.resource);
+      return { key: resolveAlias(ctx, arn.account, arn.resource), alias: arn.resource };
     }
-    return findKey(ctx, arn.account, arn.resource);
+    return { key: findKey(ctx, arn.account, arn.resource) };
   }
-  return findKey(ctx, ctx.account, value);
+  return { key: findKey(ctx, ctx.account, value) };
 }
 
 function findKey(ctx: RequestContext, account: string, keyId: string): KmsKey {

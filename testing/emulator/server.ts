@@ -1,22 +1,29 @@
 /**
  * The HTTP front end: AWS JSON 1.1 over `POST /` (spec §1). The Region comes from the SigV4
- * credential scope and the account from the access key id; signatures are not checked.
+ * credential scope and the caller from the access key id (a registered principal, else the root of
+ * the account it maps to); signatures are not checked. Every request is authorized (authorize.ts).
  */
 import * as crypto from 'crypto';
 import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
-import { parseKmsArn } from './arn';
+import { aliasArn, parseKmsArn } from './arn';
+import { Caller, IDENTITY_ONLY_OPERATIONS, RequestAuthorization, secretsManagerManagedKeyPolicy } from './authorize';
 import { EmulatorClock } from './clock';
 import type { EmulatorConfig, RequestContext } from './context';
 import { KmsError, internal, serialization, throttling, unknownOperation, unsupported } from './errors';
 import { FaultInjector, FaultRule } from './faults';
 import { isImported, keyState, sweep } from './lifecycle';
+import { keyMaterialId, sha256Hex } from './material';
+import { resolveKey } from './resolve';
 import { OPERATIONS, UNIMPLEMENTED_OPERATIONS } from './operations';
 import { QuotaOptions, RequestQuotas } from './quotas';
 import { keyFamily } from './specs';
 import { EmulatorState } from './state';
 import { Input } from './validation';
+import { PrincipalRegistry, identifyCaller } from '../iam/principals';
+import type { Principal } from '../iam/evaluate';
+import { listen, parseJsonObject, readBody } from '../json-protocol';
+import { buildKey } from './operations/keys';
 import { DEFAULT_POOL_SIZES, RsaWrappingKeySpec, WrappingKeyPool } from './wrapping-keys';
 
 export interface KmsEmulatorOptions {
@@ -28,8 +35,14 @@ export interface KmsEmulatorOptions {
   region?: string;
   /** Account of access key ids not in `accounts`. @default '111122223333' */
   accountId?: string;
-  /** Access key id → account id, to emulate several accounts (e.g. a key owner and a partner). */
+  /** Access key id → account id, to emulate several accounts (e.g. a key owner and a partner): such a caller is the account root. */
   accounts?: Record<string, string>;
+  /**
+   * The principals (roles, users) callers act as, by access key id, with their IAM policies; shared
+   * with the kit's other local services. Access key ids it does not know are the root of an account.
+   * @default a new, empty registry
+   */
+  principals?: PrincipalRegistry;
   /** @default a clock running with real time */
   clock?: EmulatorClock;
   /**
@@ -59,6 +72,8 @@ export interface CallRecord {
   operation: string;
   region: string;
   account: string;
+  /** The caller's ARN (role session, user or account root). */
+  principal: string;
   /** Epoch milliseconds (real time, not the emulator clock). */
   startedAt: number;
   endedAt: number;
@@ -105,6 +120,8 @@ export class KmsEmulator {
   readonly calls: CallRecord[] = [];
   /** The request quotas: `quotas.setQuota(...)` plays a quota increase, `quotas.setEnabled(false)` turns throttling off. */
   readonly quotas: RequestQuotas;
+  /** Who may call: `emu.principals.credentialsFor(roleArn, { identityPolicies })` gives SDK credentials. */
+  readonly principals: PrincipalRegistry;
 
   private readonly server: http.Server;
   private readonly state = new EmulatorState();
@@ -122,6 +139,7 @@ export class KmsEmulator {
     this.defaultRegion = opts.region ?? 'us-east-1';
     this.defaultAccount = opts.accountId ?? '111122223333';
     this.accounts = { ...(opts.accounts ?? {}) };
+    this.principals = opts.principals ?? new PrincipalRegistry();
     this.config = { allowRsaAesForSymmetric: opts.allowRsaAesForSymmetric ?? true, acceptZeroPaddedPkcs8: opts.acceptZeroPaddedPkcs8 ?? false };
     this.wrappingKeys = new WrappingKeyPool({ ...DEFAULT_POOL_SIZES, ...(opts.wrappingKeyPool ?? {}) });
     this.server = http.createServer((req, res) => {
@@ -183,13 +201,7 @@ export class KmsEmulator {
   }
 
   private async listen(port: number, host: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    const address = this.server.address() as AddressInfo;
-    const shownHost = host.includes(':') ? `[${host}]` : host;
-    Object.assign(this, { port: address.port, endpoint: `http://${shownHost}:${address.port}` });
+    Object.assign(this, await listen(this.server, port, host));
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -198,9 +210,11 @@ export class KmsEmulator {
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
-    const { region, account } = this.identify(req.headers.authorization);
+    const { region, caller } = this.identify(req.headers.authorization);
+    const account = caller.principal.account;
+    const principal = caller.principal.callerArn ?? caller.principal.arn;
     const record = (status: number, errorType?: string, fault?: FaultRule['kind']) =>
-      this.calls.push({ operation, region, account, startedAt, endedAt: Date.now(), clockAt, status, errorType, fault });
+      this.calls.push({ operation, region, account, principal, startedAt, endedAt: Date.now(), clockAt, status, errorType, fault });
 
     const fault = this.faults.take(operation);
     // unref: a held-back answer must not keep a stopping process alive.
@@ -224,7 +238,7 @@ export class KmsEmulator {
       [status, payload] = [e.status, e.toBody()];
     } else {
       try {
-        payload = await this.dispatch(operation, body, region, account);
+        payload = await this.dispatch(operation, body, region, caller);
       } catch (e) {
         const err = e instanceof KmsError ? e : internal(`The KMS emulator failed: ${(e as Error).message}`);
         [status, payload] = [err.status, err.toBody()];
@@ -248,41 +262,75 @@ export class KmsEmulator {
     record(status, errorType, fault?.kind);
   }
 
-  private async dispatch(operation: string, body: string, region: string, account: string): Promise<Record<string, unknown>> {
+  private async dispatch(operation: string, body: string, region: string, caller: Caller): Promise<Record<string, unknown>> {
     const handler = OPERATIONS[operation];
     if (!handler) {
       if (UNIMPLEMENTED_OPERATIONS.has(operation)) throw unsupported(`The KMS emulator does not implement ${operation}.`);
       throw unknownOperation();
     }
-    let parsed: unknown;
-    try {
-      parsed = body.trim() === '' ? {} : JSON.parse(body);
-    } catch {
-      throw serialization('Malformed JSON in the request body.');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serialization('The request body must be a JSON object.');
+    const parsed = parseJsonObject(body);
+    if ('error' in parsed) throw serialization(parsed.error);
 
     const now = this.clock.now();
     sweep(this.state, now);
-    const ctx: RequestContext = { state: this.state, account, region, now, config: this.config, wrappingKeys: this.wrappingKeys };
-    return handler(ctx, new Input(parsed as Record<string, unknown>));
+    const params = parsed.input;
+    const authz = new RequestAuthorization(caller, operation, params, this.state, this.principals);
+    const account = caller.principal.account;
+    // Requests that name no key are for IAM policies alone; alias operations also need the alias.
+    if (IDENTITY_ONLY_OPERATIONS.has(operation) || (operation === 'ListAliases' && params.KeyId === undefined)) authz.identityOnly('*');
+    if (/^(Create|Update|Delete)Alias$/.test(operation) && typeof params.AliasName === 'string') authz.identityOnly(aliasArn(account, region, params.AliasName));
+    const ctx: RequestContext = { state: this.state, account, region, now, config: this.config, wrappingKeys: this.wrappingKeys, authz };
+    return handler(ctx, new Input(params));
   }
 
-  /** `Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261123/eu-west-1/kms/aws4_request, ...` */
-  private identify(authorization: string | undefined): { region: string; account: string } {
-    const m = /Credential=([^/,\s]+)\/\d{8}\/([^/,\s]+)\/[^/,\s]+\/aws4_request/.exec(authorization ?? '');
-    return {
-      region: m?.[2] ?? this.defaultRegion,
-      account: (m && this.accounts[m[1]]) ?? this.defaultAccount,
-    };
+  private identify(authorization: string | undefined): { region: string; caller: Caller } {
+    const { region, principal } = identifyCaller(this.principals, authorization, { accounts: this.accounts, defaultAccount: this.defaultAccount, defaultRegion: this.defaultRegion });
+    return { region, caller: { principal } };
+  }
+
+  /**
+   * For the kit's other services (Secrets Manager): may `principal` perform `action` (kms:Decrypt,
+   * kms:GenerateDataKey, ...) on the key `keyId` (an ARN, or a key id or alias name in
+   * `keyAccount`) through `service`, e.g. `secretsmanager.eu-west-1.amazonaws.com`? The request is
+   * evaluated as KMS evaluates one an integrated service makes for the principal (kms:ViaService,
+   * kms:CallerAccount, kms:EncryptionContext:*). Returns the key's ARN and state; throws the
+   * KmsError KMS would answer (NotFoundException, AccessDeniedException with AWS's message).
+   */
+  authorizeKeyUseViaService(req: {
+    principal: Principal; keyId: string; action: string; service: string; region: string; keyAccount?: string; encryptionContext?: Record<string, string>;
+  }): { keyArn: string; keyState: string } {
+    sweep(this.state, this.clock.now());
+    const operation = req.action.replace(/^kms:/, '');
+    const params = { KeyId: req.keyId, ...(req.encryptionContext ? { EncryptionContext: req.encryptionContext } : {}) };
+    const authz = new RequestAuthorization({ principal: req.principal, viaService: req.service }, operation, params, this.state, this.principals);
+    const account = req.keyAccount ?? req.principal.account;
+    const ctx: RequestContext = { state: this.state, account, region: req.region, now: this.clock.now(), config: this.config, wrappingKeys: this.wrappingKeys, authz };
+    const key = resolveKey(ctx, req.keyId, { aliases: true, action: req.action });
+    return { keyArn: key.arn, keyState: keyState(key) };
+  }
+
+  /**
+   * The AWS managed key `alias/aws/secretsmanager` of an account and Region, created on first use
+   * as Secrets Manager does, with the policy AWS gives it (usable only through Secrets Manager by
+   * principals of the same account). Returns its ARN.
+   */
+  secretsManagerManagedKey(account: string, region: string): string {
+    const store = this.state.store(account, region);
+    const existing = store.aliases.get('alias/aws/secretsmanager');
+    if (existing) return store.keys.get(existing.targetKeyId)!.arn;
+    const now = this.clock.now();
+    // buildKey reads only the owner account and the creation time of the request context.
+    const ctx = { account, now } as RequestContext;
+    const key = buildKey(ctx, {
+      keyId: crypto.randomUUID(), region, spec: 'SYMMETRIC_DEFAULT', usage: 'ENCRYPT_DECRYPT', origin: 'AWS_KMS',
+      description: 'Default key that protects my Secrets Manager data when no other key is defined', policy: secretsManagerManagedKeyPolicy(account, region), tags: [],
+    });
+    key.awsManaged = true;
+    const material = crypto.randomBytes(32);
+    key.materials.push({ keyMaterialId: keyMaterialId(key.keyId, material), fingerprint: sha256Hex(material), material, state: 'CURRENT' });
+    store.keys.set(key.keyId, key);
+    store.aliases.set('alias/aws/secretsmanager', { aliasName: 'alias/aws/secretsmanager', targetKeyId: key.keyId, creationDate: now, lastUpdatedDate: now });
+    return key.arn;
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}

@@ -3,6 +3,7 @@
  * (spec §11 "State per KMS key" / "Per token").
  */
 import type { KeyObject } from 'crypto';
+import type { GrantRecord } from './authorize';
 import type { KeySpec, KeyUsage, Origin, WrappingAlgorithm, WrappingKeySpec } from './specs';
 
 export type KeyState = 'Creating' | 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingReplicaDeletion' | 'PendingImport' | 'Unavailable' | 'Updating';
@@ -55,6 +56,10 @@ export interface KmsKey {
   onDemandRotations: number;
   /** Automatic rotation (AWS_KMS symmetric keys only). */
   rotation: { enabled: boolean; periodDays: number };
+  /** CreateGrant's grants, in effect at once. */
+  grants?: GrantRecord[];
+  /** An AWS managed key (`alias/aws/<service>`): KeyManager AWS, policy fixed by AWS. */
+  awsManaged?: boolean;
 }
 
 export interface AliasRecord {

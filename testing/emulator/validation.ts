@@ -97,6 +97,12 @@ export class Input {
     return v as Array<Record<string, unknown>>;
   }
 
+  /** A nested structure (e.g. CreateGrant's Constraints), to be read with its own Input. */
+  structure(member: string): Input | undefined {
+    const v = this.raw(member, 'object', false);
+    return v === undefined ? undefined : new Input(v as Record<string, unknown>);
+  }
+
   stringList(member: string): string[] | undefined {
     const v = this.raw(member, 'array', false);
     if (v === undefined) return undefined;

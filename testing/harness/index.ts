@@ -1,5 +1,4 @@
 export * from './local-cloud';
 export type { CustomResourceResponse } from './response-server';
-export { MotoServer } from './moto';
 export { CloudFormationServer } from './cloudformation';
 export type { StackResourceDetail } from './cloudformation';

@@ -3,12 +3,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { setTimeout as sleep } from 'timers/promises';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf } from '../../lib/private/import-rules';
 import { KmsEmulator, KmsEmulatorOptions } from '../emulator';
 import { CloudFormationServer, StackResourceDetail } from './cloudformation';
+import { SecretsManagerServer } from '../secrets-manager';
+import { EmulatorKeys } from '../secrets-manager/emulator-keys';
+import type { PolicyDocument } from '../iam/evaluate';
+import { PrincipalRegistry } from '../iam/principals';
+import { createIamResource, IAM_RESOURCE_TYPES, IamView, syncIdentityPolicies } from './iam';
 import { Invocation, invokeHandler } from './lambda-runner';
-import { MotoServer } from './moto';
 import { CustomResourceResponse, ResponseServer } from './response-server';
 import { creationOrder, creationWaves, resolve, ResourceState, Template, TemplateResource } from './template';
 
@@ -67,31 +71,42 @@ export class DeploymentFailed extends Error {
 }
 
 /**
- * Local AWS for tests: the KMS emulator, moto's Secrets Manager, and a stand-in for CloudFormation
+ * Local AWS for tests: the KMS emulator, the kit's Secrets Manager, and a stand-in for CloudFormation
  * that deploys synthesized templates, invoking the very handler bundle in the cloud assembly with
  * real custom resource events and receiving its answers at a local ResponseURL.
  */
 export class LocalCloud {
   public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
     const accountId = options.accountId ?? '111122223333';
-    const started: { cloud?: LocalCloud } = {};
-    const [kms, moto, responses, cloudFormation] = await Promise.all([
-      KmsEmulator.start({
-        region: options.region, accountId, quotas: {}, ...options.emulator,
-        accounts: Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a])),
+    const accounts = Object.fromEntries((options.accounts ?? []).map((a) => [localCredentials(a, accountId).accessKeyId, a]));
+    const emulator: KmsEmulator[] = [];
+    const cloud: { value?: LocalCloud } = {};
+    // One set of principals for both services: a role's identity policies count in KMS and Secrets Manager alike.
+    const principals = options.emulator?.principals ?? new PrincipalRegistry();
+    const started = await Promise.allSettled([
+      KmsEmulator.start({ region: options.region, accountId, quotas: {}, ...options.emulator, accounts, principals }).then((k) => emulator[0] = k),
+      SecretsManagerServer.start({
+        region: options.region, accountId, accounts, principals, keys: new EmulatorKeys(() => emulator[0]), clock: { now: () => emulator[0].clock.now() },
       }),
-      MotoServer.start(accountId),
       ResponseServer.start(),
-      CloudFormationServer.start((name, logicalId, account) => started.cloud?.describeStackResource(name, logicalId, account),
-        (accessKeyId) => /^AKIALOCAL(\d{12})$/.exec(accessKeyId)?.[1] ?? accountId),
+      CloudFormationServer.start((name, logicalId, account) => cloud.value?.describeStackResource(name, logicalId, account),
+        (accessKeyId) => principals.byAccessKeyId(accessKeyId)?.account ?? accounts[accessKeyId] ?? accountId),
     ]);
-    started.cloud = new LocalCloud(kms, moto, responses, cloudFormation, options.region ?? 'us-east-1', accountId);
-    return started.cloud;
+    // Whatever started is stopped again if the rest failed, so that no server keeps a test run alive.
+    const failed = started.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) {
+      await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+      throw failed.reason;
+    }
+    const [kms, secrets, responses, cloudFormation] = started.map((r) => (r as PromiseFulfilledResult<any>).value);
+    cloud.value = new LocalCloud(kms, secrets, responses, cloudFormation, options.region ?? 'us-east-1', accountId);
+    return cloud.value;
   }
 
   private constructor(
     public readonly kms: KmsEmulator,
-    private readonly moto: MotoServer,
+    /** The local Secrets Manager (testing/secrets-manager). */
+    public readonly secretsManager: SecretsManagerServer,
     public readonly responses: ResponseServer,
     /** The local CloudFormation API (DescribeStackResource), for the handler's check of an event's origin. */
     public readonly cloudFormation: CloudFormationServer,
@@ -113,24 +128,47 @@ export class LocalCloud {
   }
 
   public get secretsEndpoint(): string {
-    return this.moto.endpoint;
+    return this.secretsManager.endpoint;
   }
 
   /** SDK client configuration for a local service. */
   public clientConfig(service: 'kms' | 'secretsmanager', region = this.defaultRegion, account?: string) {
-    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.moto.endpoint, credentials: localCredentials(account, this.accountId) };
+    return { region, endpoint: service === 'kms' ? this.kms.endpoint : this.secretsManager.endpoint, credentials: localCredentials(account, this.accountId) };
   }
 
   private readonly clients = new Map<string, KMSClient | SecretsManagerClient>();
+
+  /** The principals of the local cloud (the emulator's registry): roles deployed by stacks, and any a test registers. */
+  public get principals(): PrincipalRegistry {
+    return this.kms.principals;
+  }
+
+  /**
+   * KMS and Secrets Manager clients that act as `principalArn` (a role, user or account root in
+   * any account), registered with these identity policies; e.g. a partner account's role with the
+   * IAM policy the partner would write. Closed by stop().
+   */
+  public clientsAs(principalArn: string, options: { identityPolicies?: PolicyDocument[]; orgId?: string; region?: string } = {}): { kms: KMSClient; secretsManager: SecretsManagerClient } {
+    const { region = this.defaultRegion, ...principal } = options;
+    const credentials = this.principals.credentialsFor(principalArn, principal);
+    const make = <T extends KMSClient | SecretsManagerClient>(c: T): T => {
+      this.clients.set(`${randomUUID()}`, c);
+      return c;
+    };
+    return {
+      kms: make(new KMSClient({ region, endpoint: this.kms.endpoint, credentials })),
+      secretsManager: make(new SecretsManagerClient({ region, endpoint: this.secretsEndpoint, credentials })),
+    };
+  }
 
   /** A KMS client for the emulator (one per region, closed by stop()). */
   public kmsClient(region = this.defaultRegion, account = this.accountId): KMSClient {
     return this.client(`kms:${region}:${account}`, () => new KMSClient(this.clientConfig('kms', region, account)));
   }
 
-  /** A Secrets Manager client for moto (one per region, closed by stop()). */
-  public secretsClient(region = this.defaultRegion): SecretsManagerClient {
-    return this.client(`secretsmanager:${region}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region)));
+  /** A Secrets Manager client for the local Secrets Manager (one per region and account, closed by stop()). */
+  public secretsClient(region = this.defaultRegion, account = this.accountId): SecretsManagerClient {
+    return this.client(`secretsmanager:${region}:${account}`, () => new SecretsManagerClient(this.clientConfig('secretsmanager', region, account)));
   }
 
   private client<T extends KMSClient | SecretsManagerClient>(key: string, make: () => T): T {
@@ -138,9 +176,9 @@ export class LocalCloud {
     return this.clients.get(key) as T;
   }
 
-  /** Creates a secret in the local Secrets Manager; returns its ARN. */
-  public async createSecret(name: string, value: { secretString?: string; secretBinary?: Uint8Array }, region = this.defaultRegion): Promise<string> {
-    const out = await this.secretsClient(region).send(new CreateSecretCommand({ Name: name, SecretString: value.secretString, SecretBinary: value.secretBinary }));
+  /** Creates a secret in the local Secrets Manager (encrypted with `kmsKeyId`, default aws/secretsmanager); returns its ARN. */
+  public async createSecret(name: string, value: { secretString?: string; secretBinary?: Uint8Array; kmsKeyId?: string }, region = this.defaultRegion, account = this.accountId): Promise<string> {
+    const out = await this.secretsClient(region, account).send(new CreateSecretCommand({ Name: name, SecretString: value.secretString, SecretBinary: value.secretBinary, KmsKeyId: value.kmsKeyId }));
     return out.ARN!;
   }
 
@@ -153,7 +191,7 @@ export class LocalCloud {
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_KMS: this.kms.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.moto.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.secretsManager.endpoint,
       AWS_ENDPOINT_URL_CLOUDFORMATION: this.cloudFormation.endpoint,
       // Node's standard way to trust another CA: the ResponseURL is HTTPS with a local certificate.
       NODE_EXTRA_CA_CERTS: this.responses.caFile,
@@ -172,7 +210,7 @@ export class LocalCloud {
   public async stop(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
-    await Promise.all([this.kms.stop(), this.moto.stop(), this.responses.stop(), this.cloudFormation.stop()]);
+    await Promise.all([this.kms.stop(), this.secretsManager.stop(), this.responses.stop(), this.cloudFormation.stop()]);
   }
 }
 
@@ -272,6 +310,7 @@ export class LocalStack {
       for (const { logicalId, physicalId } of replaced) {
         await this.invokeCustom(logicalId, 'Delete', oldProps[logicalId], undefined, physicalId).catch(() => undefined);
       }
+      syncIdentityPolicies(this.cloud.principals, this.iamView());
       this.outputs = {};
       for (const [name, output] of Object.entries(next.template.Outputs ?? {})) {
         this.outputs[name] = String(resolve(output.Value, this.resolveContext()));
@@ -389,9 +428,20 @@ export class LocalStack {
         return { physicalId: props.AliasName, attributes: {} };
       case 'AWS::SecretsManager::Secret': {
         const value = this.options.secretValues?.[logicalId] ?? { secretString: randomUUID() };
-        const arn = await this.cloud.createSecret(props.Name ?? `${this.stackName}-${logicalId}-${randomUUID().slice(0, 8)}`, value, region);
+        const arn = await this.cloud.createSecret(props.Name ?? `${this.stackName}-${logicalId}-${randomUUID().slice(0, 8)}`, { ...value, kmsKeyId: props.KmsKeyId }, region, account);
         return { physicalId: arn, attributes: { Id: arn } };
       }
+      case 'AWS::SecretsManager::ResourcePolicy':
+        await this.cloud.secretsClient(region, account).send(new PutResourcePolicyCommand({
+          SecretId: props.SecretId, ResourcePolicy: JSON.stringify(props.ResourcePolicy), BlockPublicPolicy: props.BlockPublicPolicy !== 'false',
+        }));
+        return { physicalId: props.SecretId, attributes: {} };
+      case 'AWS::IAM::Role': case 'AWS::IAM::Policy': case 'AWS::IAM::ManagedPolicy':
+        try {
+          return createIamResource(this.cloud.principals, logicalId, resource.Type, props, this.iamView());
+        } catch (e) {
+          throw new DeploymentFailed(logicalId, (e as Error).message);
+        }
       case 'AWS::Lambda::Function': {
         const name = props.FunctionName ?? `${this.stackName}-${logicalId}`.slice(0, 64);
         return { physicalId: name, attributes: { Arn: `arn:${partitionFor(region)}:lambda:${region}:${account}:function:${name}` } };
@@ -421,6 +471,13 @@ export class LocalStack {
   private async updateResource(logicalId: string, resource: TemplateResource, props: Record<string, any>, old: Record<string, any>): Promise<ResourceState> {
     const state = this.resources[logicalId];
     if (isCustom(resource.Type)) return this.invokeCustom(logicalId, 'Update', props, old, state.physicalId);
+    if (IAM_RESOURCE_TYPES.has(resource.Type)) {
+      try {
+        syncIdentityPolicies(this.cloud.principals, { ...this.iamView(), props: { ...this.resolvedProps, [logicalId]: props } });
+      } catch (e) {
+        throw new DeploymentFailed(logicalId, (e as Error).message);
+      }
+    }
     if (resource.Type === 'AWS::KMS::Key') {
       for (const immutable of ['KeySpec', 'KeyUsage', 'Origin', 'MultiRegion']) {
         if (JSON.stringify(props[immutable]) !== JSON.stringify(old[immutable])) {
@@ -451,6 +508,9 @@ export class LocalStack {
       return;
     }
     if (!state || resource.DeletionPolicy === 'Retain' || (resource.DeletionPolicy === 'RetainExceptOnCreate' && !creationRolledBack)) return;
+    if (resource.Type === 'AWS::SecretsManager::ResourcePolicy') {
+      await this.cloud.secretsClient(this.region, this.account).send(new DeleteResourcePolicyCommand({ SecretId: state.physicalId }));
+    }
     if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::KMS::ReplicaKey') {
       await this.cfnKms(this.region, this.account, new ScheduleKeyDeletionCommand({ KeyId: state.physicalId, PendingWindowInDays: Number(props.PendingWindowInDays ?? 30) }));
     }
@@ -540,7 +600,12 @@ export class LocalStack {
   /** The invocations made by fireSchedules. */
   public readonly scheduleInvocations: HandlerInvocation[] = [];
 
-  private functionFor(arn: string, forWhat: string): { handlerFile: string; timeoutMs: number; environment: Record<string, string> } {
+  private iamView(): IamView {
+    const { template, account, region } = this.current!;
+    return { template, resources: this.resources, props: this.resolvedProps, stackName: this.stackName, account, partition: partitionFor(region) };
+  }
+
+  private functionFor(arn: string, forWhat: string): { handlerFile: string; timeoutMs: number; environment: Record<string, string>; roleArn?: string } {
     const { template, assemblyDir } = this.current!;
     const fnLogicalId = Object.keys(this.resources).find((id) => this.resources[id].attributes.Arn === arn);
     const fn = fnLogicalId ? template.Resources[fnLogicalId] : undefined;
@@ -553,12 +618,17 @@ export class LocalStack {
       timeoutMs: this.options.lambdaTimeoutMs ?? Number(fn.Properties!.Timeout ?? 3) * 1000,
       // The function's own environment variables, as Lambda sets them.
       environment: stringifyScalars(resolve(fn.Properties!.Environment?.Variables ?? {}, this.resolveContext())),
+      roleArn: this.resolvedProps[fnLogicalId!]?.Role,
     };
   }
 
   private invokeFunction(arn: string, event: unknown, forWhat: string): Promise<Invocation> {
-    const { handlerFile, timeoutMs, environment } = this.functionFor(arn, forWhat);
-    const env = { ...environment, ...this.cloud.lambdaEnvironment(this.region, this.account), ...(this.options.lambdaEnv ?? {}) };
+    const { handlerFile, timeoutMs, environment, roleArn } = this.functionFor(arn, forWhat);
+    // The function acts as its execution role, with the identity policies deployed so far.
+    syncIdentityPolicies(this.cloud.principals, this.iamView());
+    const role = roleArn ? this.cloud.principals.credentialsFor(roleArn) : undefined;
+    const credentials: Record<string, string> = role ? { AWS_ACCESS_KEY_ID: role.accessKeyId, AWS_SECRET_ACCESS_KEY: role.secretAccessKey } : {};
+    const env = { ...environment, ...this.cloud.lambdaEnvironment(this.region, this.account), ...credentials, ...(this.options.lambdaEnv ?? {}) };
     // The function runs at the emulator's time, which tests may move.
     const clockOffsetMs = this.cloud.kms.clock.now().getTime() - Date.now();
     return invokeHandler(handlerFile, event, { env, timeoutMs, clockOffsetMs });

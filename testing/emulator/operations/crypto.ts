@@ -20,8 +20,8 @@ import type { KmsKey } from '../state';
 import { KEY_ID, type Input } from '../validation';
 
 /** Resolves a key (aliases allowed) that must be Enabled and have `usage`. */
-function usableKey(ctx: RequestContext, keyId: string, usage: KeyUsage, operation: string): KmsKey {
-  const key = resolveKey(ctx, keyId, { aliases: true });
+function usableKey(ctx: RequestContext, keyId: string, usage: KeyUsage, operation: string, action?: string): KmsKey {
+  const key = resolveKey(ctx, keyId, { aliases: true, action });
   requireEnabled(key);
   // AWS-rec: "<arn> key usage is SIGN_VERIFY which is not valid for Encrypt."
   if (key.keyUsage !== usage) throw invalidKeyUsage(`${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
@@ -103,18 +103,21 @@ function decryptWith(
   algorithm: EncryptionAlgorithm,
   operation: string,
 ): Decrypted {
+  // ReEncrypt is authorized as kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination.
+  const action = operation === 'ReEncrypt' ? 'kms:ReEncryptFrom' : undefined;
   if (algorithm === 'SYMMETRIC_DEFAULT') {
     const parsed = parseSymmetric(blob);
     if (!parsed) throw invalidCiphertext();
     let key: KmsKey;
     if (keyId !== undefined) {
-      key = resolveKey(ctx, keyId, { aliases: true });
+      key = resolveKey(ctx, keyId, { aliases: true, action });
       // AWS-rec: IncorrectKeyException when KeyId names another key than the ciphertext's.
       if (key.keyId !== parsed.keyId || key.account !== parsed.account) throw incorrectKey();
     } else {
       const found = ctx.state.store(parsed.account, ctx.region).keys.get(parsed.keyId);
       if (!found) throw notFound(`Key '${keyArn(parsed.account, ctx.region, parsed.keyId)}' does not exist`);
       key = found;
+      ctx.authz.key(key, { action: action ?? 'kms:Decrypt' });
     }
     requireEnabled(key);
     if (key.keyUsage !== 'ENCRYPT_DECRYPT') throw invalidKeyUsage(`${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
@@ -123,7 +126,7 @@ function decryptWith(
     return { key, plaintext: openSymmetric(parsed, m.material, context), keyMaterialId: m.keyMaterialId };
   }
   if (keyId === undefined) throw invalidCiphertext();
-  const key = usableKey(ctx, keyId, 'ENCRYPT_DECRYPT', operation);
+  const key = usableKey(ctx, keyId, 'ENCRYPT_DECRYPT', operation, action);
   if (!supports(key, algorithm)) throw incompatible(algorithm, key);
   try {
     const plaintext = crypto.privateDecrypt({ key: asymmetricKey(key), padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashOf(algorithm) }, blob);
@@ -170,7 +173,7 @@ const reEncrypt: Handler = (ctx, input) => {
   input.stringList('GrantTokens');
   input.done();
   const source = decryptWith(ctx, sourceKeyId, blob, sourceContext, sourceAlgorithm, 'ReEncrypt');
-  const destination = usableKey(ctx, destinationKeyId, 'ENCRYPT_DECRYPT', 'ReEncrypt');
+  const destination = usableKey(ctx, destinationKeyId, 'ENCRYPT_DECRYPT', 'ReEncrypt', 'kms:ReEncryptTo');
   const out = encryptWith(destination, source.plaintext, destinationContext, destinationAlgorithm);
   source.plaintext.fill(0);
   dryRun(input);
@@ -293,7 +296,34 @@ const getPublicKey: Handler = (ctx, input) => {
   };
 };
 
+/** ECDH with the key's private key and the caller's public key (SubjectPublicKeyInfo DER). */
+const deriveSharedSecret: Handler = (ctx, input) => {
+  const keyId = input.string('KeyId', KEY_ID);
+  const algorithm = input.enumValue('KeyAgreementAlgorithm', ['ECDH'] as const, true);
+  const publicKeyDer = input.blob('PublicKey', { required: true, max: 8192 });
+  input.stringList('GrantTokens');
+  input.structure('Recipient');
+  input.boolean('DryRun');
+  input.done();
+  const key = usableKey(ctx, keyId, 'KEY_AGREEMENT', 'DeriveSharedSecret');
+  let peer: crypto.KeyObject;
+  try {
+    peer = crypto.createPublicKey({ key: publicKeyDer, format: 'der', type: 'spki' });
+  } catch {
+    throw validation('PublicKey is not a valid DER-encoded SubjectPublicKeyInfo.');
+  }
+  let secret: Buffer;
+  try {
+    secret = crypto.diffieHellman({ privateKey: asymmetricKey(key), publicKey: peer });
+  } catch {
+    throw invalidKeyUsage(`The public key does not match the key spec ${key.keySpec} of ${key.arn}.`);
+  }
+  dryRun(input);
+  return { KeyId: key.arn, SharedSecret: secret.toString('base64'), KeyAgreementAlgorithm: algorithm, KeyOrigin: key.origin };
+};
+
 export const cryptoOperations: Record<string, Handler> = {
+  DeriveSharedSecret: deriveSharedSecret,
   Encrypt: encrypt,
   Decrypt: decrypt,
   ReEncrypt: reEncrypt,

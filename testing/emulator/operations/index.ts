@@ -1,6 +1,7 @@
 import type { Handler } from '../context';
 import { aliasOperations } from './aliases';
 import { cryptoOperations } from './crypto';
+import { grantOperations } from './grants';
 import { importOperations } from './import';
 import { keyOperations } from './keys';
 import { replicationOperations } from './replication';
@@ -14,23 +15,20 @@ export const OPERATIONS: Record<string, Handler> = {
   ...rotationOperations,
   ...replicationOperations,
   ...cryptoOperations,
+  ...grantOperations,
 };
 
 /** Real KMS operations the emulator does not implement: answered with UnsupportedOperationException, not UnknownOperationException. */
 export const UNIMPLEMENTED_OPERATIONS = new Set([
   'ConnectCustomKeyStore',
   'CreateCustomKeyStore',
-  'CreateGrant',
   'DeleteCustomKeyStore',
-  'DeriveSharedSecret',
   'DescribeCustomKeyStores',
   'DisconnectCustomKeyStore',
   'GenerateDataKeyPair',
   'GenerateDataKeyPairWithoutPlaintext',
-  'ListGrants',
   'ListRetirableGrants',
   'RetireGrant',
-  'RevokeGrant',
   'UpdateCustomKeyStore',
   'UpdatePrimaryRegion',
 ]);

@@ -5,7 +5,7 @@
 import * as crypto from 'crypto';
 import { keyArn, partitionOf } from '../arn';
 import { Handler, RequestContext, epoch, paginate } from '../context';
-import { KmsError, invalidState, notFound, tagError, unsupported, validation } from '../errors';
+import { invalidState, notFound, tagError, unsupported, validation } from '../errors';
 import { keyState } from '../lifecycle';
 import { generateKeyMaterial, keyMaterialId, sha256Hex } from '../material';
 import { keyMetadata } from '../metadata';
@@ -57,14 +57,6 @@ export function checkTags(tags: Tag[], existing: Tag[] = []): void {
   if (merged.size > 50) throw tagError('Too many tags');
 }
 
-export function checkPolicy(policy: string): void {
-  try {
-    JSON.parse(policy);
-  } catch {
-    throw new KmsError('MalformedPolicyDocumentException', 'The key policy is not a valid JSON document.');
-  }
-}
-
 function newKeyId(multiRegion: boolean): string {
   return multiRegion ? `mrk-${crypto.randomBytes(16).toString('hex')}` : crypto.randomUUID();
 }
@@ -104,7 +96,7 @@ const createKey: Handler = async (ctx, input) => {
   const specIn = input.enumValue('KeySpec', KEY_SPECS);
   const origin = input.enumValue('Origin', ORIGINS) ?? 'AWS_KMS';
   input.string('CustomKeyStoreId', { min: 1, max: 64 });
-  input.boolean('BypassPolicyLockoutSafetyCheck');
+  const bypass = input.boolean('BypassPolicyLockoutSafetyCheck') ?? false;
   const multiRegion = input.boolean('MultiRegion') ?? false;
   const tags = readTags(input);
   input.done();
@@ -124,10 +116,9 @@ const createKey: Handler = async (ctx, input) => {
   // ML-DSA material cannot be imported ("Importing ML-DSA keys is not supported"); rejected at
   // CreateKey (spec §2, inferred). Edwards25519 and ML-KEM are not on the importable list either.
   if (origin === 'EXTERNAL' && !isImportable(spec)) throw unsupported(`KeySpec ${spec} is not supported for KMS keys with EXTERNAL origin.`);
-  if (policy !== undefined) checkPolicy(policy);
   checkTags(tags);
-
   const keyId = newKeyId(multiRegion);
+  if (policy !== undefined) ctx.authz.checkKeyPolicy(policy, { account: ctx.account, region: ctx.region, keyId }, bypass);
   const key = buildKey(ctx, {
     keyId,
     region: ctx.region,
@@ -218,12 +209,12 @@ const putKeyPolicy: Handler = (ctx, input) => {
   const keyId = input.string('KeyId', KEY_ID);
   const name = policyName(input);
   const policy = input.string('Policy', { required: true, min: 1, max: 32768 });
-  input.boolean('BypassPolicyLockoutSafetyCheck');
+  const bypass = input.boolean('BypassPolicyLockoutSafetyCheck') ?? false;
   input.done();
   const key = resolveKey(ctx, keyId);
   if (name !== 'default') throw notFound('No such policy exists');
   rejectStates(key, ['PendingDeletion', 'PendingReplicaDeletion']);
-  checkPolicy(policy);
+  ctx.authz.checkKeyPolicy(policy, key, bypass);
   key.policy = policy;
   return {};
 };

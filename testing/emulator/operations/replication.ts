@@ -6,13 +6,13 @@ import { syncPendingRotation } from '../lifecycle';
 import { keyMetadata } from '../metadata';
 import { requireEnabled, resolveKey } from '../resolve';
 import { KEY_ID } from '../validation';
-import { buildKey, checkPolicy, checkTags, readTags } from './keys';
+import { buildKey, checkTags, readTags } from './keys';
 
 const replicateKey: Handler = (ctx, input) => {
   const keyId = input.string('KeyId', KEY_ID);
   const replicaRegion = input.string('ReplicaRegion', { required: true, min: 1, max: 32, pattern: /^([a-z]+-){2,3}\d+$/ });
   const policy = input.string('Policy', { min: 1, max: 32768 });
-  input.boolean('BypassPolicyLockoutSafetyCheck');
+  const bypass = input.boolean('BypassPolicyLockoutSafetyCheck') ?? false;
   const description = input.string('Description', { max: 8192 });
   const tags = readTags(input);
   input.done();
@@ -29,7 +29,7 @@ const replicateKey: Handler = (ctx, input) => {
   if (ctx.state.store(ctx.account, replicaRegion).keys.has(primary.keyId)) {
     throw alreadyExists(`Multi-Region key ${primary.keyId} already has a replica key in ${replicaRegion}.`);
   }
-  if (policy !== undefined) checkPolicy(policy);
+  if (policy !== undefined) ctx.authz.checkKeyPolicy(policy, { account: ctx.account, region: replicaRegion, keyId: primary.keyId }, bypass);
   checkTags(tags);
 
   const replica = buildKey(ctx, {
