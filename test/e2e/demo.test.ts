@@ -12,12 +12,13 @@ test('the demo imports the secret\'s material end to end and proves it with a ro
   expect(lines).toContainEqual(expect.stringMatching(/^Encrypt\/Decrypt round trip: OK .* equals the secret's material$/));
 });
 
-test('npm run demo needs Node only: bin/demo.js succeeds with no python3 on PATH', () => {
+test('npm run demo needs Node only: bin/demo.js succeeds with only node on PATH (no python3, no openssl)', () => {
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-node-only-'));
   try {
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
     const run = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'demo.js')], { env: { ...process.env, PATH: bin }, encoding: 'utf8', timeout: 120_000 });
     expect(spawnSync('python3', ['--version'], { env: { PATH: bin } }).error).toBeDefined();
+    expect(spawnSync('openssl', ['version'], { env: { PATH: bin } }).error).toBeDefined();
     expect({ status: run.status, arnLine: /^KeyArn: arn:aws:kms:/m.test(run.stdout) }).toEqual({ status: 0, arnLine: true });
   } finally {
     fs.rmSync(bin, { recursive: true, force: true });

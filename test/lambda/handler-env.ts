@@ -33,7 +33,7 @@ export function invoke(event: any, context: { getRemainingTimeInMillis(): number
 
 /** An HTTPS server on 127.0.0.1 with a local CA that this process's default HTTPS agent trusts. */
 export async function httpsServer(listener: (req: any, res: any) => void): Promise<{ server: https.Server; url: string; close(): Promise<void> }> {
-  const tls = makeLocalTls();
+  const tls = await makeLocalTls();
   https.globalAgent.options.ca = fs.readFileSync(tls.caFile);
   const server = https.createServer({ cert: tls.cert, key: tls.key }, listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

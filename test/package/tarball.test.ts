@@ -186,11 +186,12 @@ describe('the npm package', () => {
     const scripts = Object.keys(pkg.scripts ?? {});
     expect(scripts.filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s))).toEqual([]);
     expect(Object.keys(pkg.peerDependencies ?? {}).sort()).toEqual(['aws-cdk-lib', 'constructs']);
-    // The testing kit's runtime needs (its LocalCloud's SDK clients); the library itself needs none.
+    // The testing kit's runtime needs (its LocalCloud's SDK clients and its local certificate
+    // maker); the library itself needs none.
     // Optional dependencies, which npm installs by default: jsii accepts only jsii modules (or
     // bundled ones) as dependencies.
     expect(pkg.dependencies).toBeUndefined();
-    expect(Object.keys(pkg.optionalDependencies ?? {}).sort()).toEqual(['@aws-sdk/client-kms', '@aws-sdk/client-secrets-manager']);
+    expect(Object.keys(pkg.optionalDependencies ?? {}).sort()).toEqual(['@aws-sdk/client-kms', '@aws-sdk/client-secrets-manager', 'selfsigned']);
   });
 
   test('a fresh CDK app installs the tarball and synthesizes an ExternalKey with the bundled handler', () => {

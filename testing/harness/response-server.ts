@@ -12,7 +12,7 @@ export type { CustomResourceResponse };
  */
 export class ResponseServer {
   public static async start(): Promise<ResponseServer> {
-    const server = new ResponseServer(makeLocalTls());
+    const server = new ResponseServer(await makeLocalTls());
     await new Promise<void>((resolve) => server.server.listen(0, '127.0.0.1', resolve));
     return server;
   }

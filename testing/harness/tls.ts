@@ -1,40 +1,38 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as selfsigned from 'selfsigned';
 
 /**
- * A throwaway certificate authority and a server certificate for 127.0.0.1, made with the openssl
- * CLI (Node cannot issue certificates). The kit's HTTPS servers use the certificate; the handler
+ * A throwaway certificate authority and a server certificate for 127.0.0.1, made in Node with
+ * `selfsigned` (Node's crypto cannot issue certificates; no openssl CLI needed, so the kit runs
+ * on a machine with Node only). The kit's HTTPS servers use the certificate; the handler
  * processes trust the CA through Node's standard NODE_EXTRA_CA_CERTS variable, so production code
  * needs no test-only switch to accept them.
  */
 export interface LocalTls {
   /** The CA certificate (PEM file) to hand to NODE_EXTRA_CA_CERTS. */
   readonly caFile: string;
-  readonly cert: Buffer;
-  readonly key: Buffer;
+  readonly cert: string;
+  readonly key: string;
   /** Removes the files. */
   dispose(): void;
 }
 
-export function makeLocalTls(): LocalTls {
+export async function makeLocalTls(): Promise<LocalTls> {
+  // Valid from a minute ago (clock skew) for two days: long enough for any test run.
+  const validity = { notBeforeDate: new Date(Date.now() - 60_000), notAfterDate: new Date(Date.now() + 2 * 86400_000) };
+  const ec = { keyType: 'ec' as const, curve: 'P-256' as const, algorithm: 'sha256', ...validity };
+  const ca = await selfsigned.generate([{ name: 'commonName', value: 'cdk-kms-byok local test CA' }], {
+    ...ec, extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, critical: true }],
+  });
+  const server = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    ...ec, ca: { key: ca.private, cert: ca.cert },
+    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'extKeyUsage', serverAuth: true }, { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  // Only the CA certificate goes to disk, for the handler processes to read; the CA's key is dropped.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-tls-'));
-  try {
-    const file = (name: string) => path.join(dir, name);
-    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-    openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=cdk-kms-byok local test CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
-    openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-    fs.writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext');
-    const tls = { caFile: file('ca.pem'), cert: fs.readFileSync(file('server.pem')), key: fs.readFileSync(file('server.key')) };
-    // Only the CA certificate must stay on disk, for the handler processes to read.
-    for (const name of ['ca.key', 'server.key', 'server.csr', 'server.ext', 'server.pem']) fs.rmSync(file(name), { force: true });
-    return { ...tls, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
-  } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`the kit's HTTPS ResponseURL needs the openssl CLI to make a local certificate: ${(e as Error).message}`, { cause: e });
-  }
+  const caFile = path.join(dir, 'ca.pem');
+  fs.writeFileSync(caFile, ca.cert);
+  return { caFile, cert: server.cert, key: server.private, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
