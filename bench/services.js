@@ -167,7 +167,7 @@ async function start(pairs) {
     KmsEmulator.start({ region: REGION, accountId: ACCOUNT }),
     SecretsManagerServer.start({ region: REGION, accountId: ACCOUNT }),
     ResponseServer.start(),
-    CloudFormationServer.start(confirm, () => ACCOUNT),
+    CloudFormationServer.start(confirm, () => ({ arn: `arn:aws:iam::${ACCOUNT}:root`, account: ACCOUNT })),
   ]);
   const [kmsProxy, smProxy, control] = await Promise.all([startProxy('kms', emulator.endpoint), startProxy('secretsmanager', secretsManager.endpoint), controlServer()]);
   return { kms: kmsProxy, secretsmanager: smProxy, kmsDirect: emulator.endpoint, secretsmanagerDirect: secretsManager.endpoint, control, cloudformation: cloudFormation.endpoint, caFile: responses.caFile };

@@ -46,6 +46,10 @@ export async function verifyEventOrigin(event: CloudFormationCustomResourceEvent
     ({ StackResourceDetail: detail } = await client.send(new DescribeStackResourceCommand({ StackName: ownStackId, LogicalResourceId: event.LogicalResourceId })));
   } catch (e) {
     const err = e as { name?: string; message?: string };
+    // The role lacks its DescribeStackResource permission: a deployment mistake, not a forgery.
+    if (err.name === 'AccessDenied' || err.name === 'AccessDeniedException') {
+      throw new ImportError(ErrorCodes.ACCESS_DENIED, `the import handler may not ask CloudFormation about its own stack (${err.message ?? ''}); nothing was changed`);
+    }
     throw new ImportError(ErrorCodes.UNTRUSTED_EVENT, `CloudFormation does not confirm resource ${event.LogicalResourceId} of stack ${ownStackId} (${err.name ?? 'Error'}: ${err.message ?? ''}); nothing was changed`);
   }
   const expected = EXPECTED_STATUS[event.RequestType];

@@ -31,7 +31,7 @@ import {
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, PartnerAccess } from '../../lib';
 import { LocalCloud, LocalStack } from '../../testing/harness';
-import { ACCOUNT, REGION, secretByArn, synth } from './util';
+import { ACCOUNT, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
  * The partner's view (issue 15, item 4): a role of the partner account, with the broad IAM policy
@@ -104,7 +104,8 @@ let stack: LocalStack;
 const keyArns: Record<string, string> = {};
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT });
+  // Quotas raised as in the other e2e tests: the partner's administrative calls count against its own account's quotas.
+  cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT, ...RAISED_QUOTAS });
   const secrets = await Promise.all(CASES.map((c) => {
     const value = c.keySpec === kms.KeySpec.SYMMETRIC_DEFAULT || c.keySpec === kms.KeySpec.HMAC_256
       ? randomBytes(32).toString('base64')

@@ -109,8 +109,19 @@ describe('removing one statement of the import role\'s IAM policy', () => {
     expect(failure!.reason).toMatch(new RegExp(`User: arn:aws:sts::${ACCOUNT}:assumed-role/[^/ ]+/[^ ]+ is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretArn.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
   });
 
-  test('the role\'s statements are that one and the CloudWatch Logs statement (which the kit cannot exercise)', () => {
+  test('without the cloudformation:DescribeStackResource statement the deployment fails with AccessDenied naming the role, the action and the stack', async () => {
+    const dir = variant((resources) => {
+      const doc = ofType(resources, 'AWS::IAM::Policy')[0].Properties.PolicyDocument;
+      doc.Statement = roleStatements(resources).filter((s) => s.Action !== 'cloudformation:DescribeStackResource');
+    });
+    const { failure } = await attempt(dir);
+    expect(failure).toBeInstanceOf(DeploymentFailed);
+    expect(failure!.reason).toMatch(/^\[AccessDenied\] /);
+    expect(failure!.reason).toMatch(new RegExp(`User: arn:aws:sts::${ACCOUNT}:assumed-role/[^/ ]+/[^ ]+ is not authorized to perform: cloudformation:DescribeStackResource on resource: arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/E2E/`));
+  });
+
+  test('the role\'s statements are those two and the CloudWatch Logs statement (which the kit cannot exercise)', () => {
     const resources = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'E2E.template.json'), 'utf8')).Resources;
-    expect(roleStatements(resources).map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], 'secretsmanager:GetSecretValue']);
+    expect(roleStatements(resources).map((s) => s.Action).sort()).toEqual(['cloudformation:DescribeStackResource', ['logs:CreateLogStream', 'logs:PutLogEvents'], 'secretsmanager:GetSecretValue'].sort());
   });
 });

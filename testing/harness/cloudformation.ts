@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import * as http from 'http';
+import { accessDeniedMessage, evaluate, Principal } from '../iam/evaluate';
 
 /** What CloudFormation reports about one resource of a stack (DescribeStackResource). */
 export interface StackResourceDetail {
@@ -24,12 +25,13 @@ const XMLNS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
  * The part of CloudFormation's API the handler calls: `DescribeStackResource`, over the AWS Query
  * protocol (form-encoded POST, XML answer:
  * docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResource.html), so
- * the handler's check that CloudFormation really sent an event runs end to end. The caller's
- * account comes from the access key id, as in the KMS emulator.
+ * the handler's check that CloudFormation really sent an event runs end to end. The caller is
+ * identified by its access key id, as in the KMS emulator, and authorized with its identity
+ * policies (testing/iam): a role needs `cloudformation:DescribeStackResource` on the stack.
  */
 export class CloudFormationServer {
-  public static async start(lookup: StackResourceLookup, accountOf: (accessKeyId: string) => string): Promise<CloudFormationServer> {
-    const server = new CloudFormationServer(lookup, accountOf);
+  public static async start(lookup: StackResourceLookup, identify: (authorization: string | undefined) => Principal): Promise<CloudFormationServer> {
+    const server = new CloudFormationServer(lookup, identify);
     await new Promise<void>((resolve) => server.server.listen(0, '127.0.0.1', resolve));
     return server;
   }
@@ -38,7 +40,7 @@ export class CloudFormationServer {
   /** Every request, as (action, parameters): what the handler asked. */
   public readonly calls: Array<{ action: string; params: Record<string, string> }> = [];
 
-  private constructor(lookup: StackResourceLookup, accountOf: (accessKeyId: string) => string) {
+  private constructor(lookup: StackResourceLookup, identify: (authorization: string | undefined) => Principal) {
     this.server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (d) => { body += d; });
@@ -52,11 +54,17 @@ export class CloudFormationServer {
           error(400, 'InvalidAction', `The action ${params.Action ?? '(none)'} is not valid for this web service.`);
           return;
         }
-        const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
-        const detail = lookup(params.StackName ?? '', params.LogicalResourceId ?? '', accountOf(accessKeyId));
+        const principal = identify(req.headers.authorization);
+        const detail = lookup(params.StackName ?? '', params.LogicalResourceId ?? '', principal.account);
         if (!detail) {
           // CloudFormation's wording for an unknown stack or resource.
           error(400, 'ValidationError', `Resource ${params.LogicalResourceId} does not exist for stack ${params.StackName}`);
+          return;
+        }
+        const request = { principal, action: 'cloudformation:DescribeStackResource', resource: detail.stackId, resourceAccount: principal.account, mode: 'resource-or-identity' as const };
+        const decision = evaluate(request);
+        if (!decision.allowed) {
+          error(403, 'AccessDenied', accessDeniedMessage(request, decision));
           return;
         }
         const fields: Array<[string, string | undefined]> = [

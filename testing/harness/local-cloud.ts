@@ -10,7 +10,7 @@ import { CloudFormationServer, StackResourceDetail } from './cloudformation';
 import { SecretsManagerServer } from '../secrets-manager';
 import { EmulatorKeys } from '../secrets-manager/emulator-keys';
 import type { PolicyDocument } from '../iam/evaluate';
-import { PrincipalRegistry } from '../iam/principals';
+import { identifyCaller, PrincipalRegistry } from '../iam/principals';
 import { createIamResource, IAM_RESOURCE_TYPES, IamView, syncIdentityPolicies } from './iam';
 import { Invocation, invokeHandler } from './lambda-runner';
 import { CustomResourceResponse, ResponseServer } from './response-server';
@@ -90,7 +90,7 @@ export class LocalCloud {
       }),
       ResponseServer.start(),
       CloudFormationServer.start((name, logicalId, account) => cloud.value?.describeStackResource(name, logicalId, account),
-        (accessKeyId) => principals.byAccessKeyId(accessKeyId)?.account ?? accounts[accessKeyId] ?? accountId),
+        (authorization) => identifyCaller(principals, authorization, { accounts, defaultAccount: accountId, defaultRegion: options.region ?? 'us-east-1' }).principal),
     ]);
     // Whatever started is stopped again if the rest failed, so that no server keeps a test run alive.
     const failed = started.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
