@@ -104,7 +104,7 @@ describe('synth does not depend on today\'s date', () => {
 });
 
 describe('the example app', () => {
-  const base: Omit<ByokConfig, 'partnerAccountIds'> = { alias: 'alias/partner-byok', secretArn: SECRET_ARN, accounts: [ACCOUNT, '444455556666'], regions: ['us-east-1', 'eu-west-1'] };
+  const base: Omit<ByokConfig, 'partnerAccountIds'> = { alias: 'alias/partner-byok', secretArn: SECRET_ARN, secretKeyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`, accounts: [ACCOUNT, '444455556666'], regions: ['us-east-1', 'eu-west-1'] };
 
   test('has no default partner: without one the app refuses to synthesize, naming the context key and the config field', () => {
     const app = new App({ context: { secretName: 'byok/key-material', alias: 'alias/partner-byok' } });

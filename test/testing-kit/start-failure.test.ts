@@ -29,6 +29,6 @@ test('when one server fails to start, the others are stopped again and the proce
   `;
   const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
   expect({ timedOut: run.error !== undefined, status: run.status }).toEqual({ timedOut: false, status: 0 });
-  expect(run.stdout.trim().split('\n')).toEqual(['FAILED EADDRINUSE', 'OPEN 0 of 3']);
+  expect(run.stdout.trim().split('\n')).toEqual(['FAILED EADDRINUSE', 'OPEN 0 of 4']);
 });
 
