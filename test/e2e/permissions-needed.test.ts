@@ -98,26 +98,20 @@ describe('removing one action of the key policy statement for the import role', 
 });
 
 describe('removing one statement of the import role\'s IAM policy', () => {
-  test('without the secretsmanager:GetSecretValue statement the deployment fails with AccessDenied naming the role, the action and the secret', async () => {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  // What each statement is needed for, as the resource AWS names when it is missing.
+  test.each([
+    ['secretsmanager:GetSecretValue', 'the secret', () => escape(secretArn)],
+    ['cloudformation:DescribeStackResource', 'the stack', () => `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/E2E/`],
+  ])('without the %s statement the deployment fails with AccessDenied naming the role, the action and %s', async (action, _what, resource) => {
     const dir = variant((resources) => {
       const doc = ofType(resources, 'AWS::IAM::Policy')[0].Properties.PolicyDocument;
-      doc.Statement = roleStatements(resources).filter((s) => s.Action !== 'secretsmanager:GetSecretValue');
+      doc.Statement = roleStatements(resources).filter((s) => s.Action !== action);
     });
     const { failure } = await attempt(dir);
     expect(failure).toBeInstanceOf(DeploymentFailed);
     expect(failure!.reason).toMatch(/^\[AccessDenied\] /);
-    expect(failure!.reason).toMatch(new RegExp(`User: arn:aws:sts::${ACCOUNT}:assumed-role/[^/ ]+/[^ ]+ is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretArn.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
-  });
-
-  test('without the cloudformation:DescribeStackResource statement the deployment fails with AccessDenied naming the role, the action and the stack', async () => {
-    const dir = variant((resources) => {
-      const doc = ofType(resources, 'AWS::IAM::Policy')[0].Properties.PolicyDocument;
-      doc.Statement = roleStatements(resources).filter((s) => s.Action !== 'cloudformation:DescribeStackResource');
-    });
-    const { failure } = await attempt(dir);
-    expect(failure).toBeInstanceOf(DeploymentFailed);
-    expect(failure!.reason).toMatch(/^\[AccessDenied\] /);
-    expect(failure!.reason).toMatch(new RegExp(`User: arn:aws:sts::${ACCOUNT}:assumed-role/[^/ ]+/[^ ]+ is not authorized to perform: cloudformation:DescribeStackResource on resource: arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/E2E/`));
+    expect(failure!.reason).toMatch(new RegExp(`User: arn:aws:sts::${ACCOUNT}:assumed-role/[^/ ]+/[^ ]+ is not authorized to perform: ${action} on resource: ${resource()}`));
   });
 
   test('the role\'s statements are those two and the CloudWatch Logs statement (which the kit cannot exercise)', () => {
