@@ -77,8 +77,8 @@ const MUTANTS = [
   {
     name: 'the SDK\'s SecretBinary is not zeroed',
     file: 'lambda/sources/secrets-manager.ts',
-    from: '    response.SecretBinary.fill(0);\n',
-    to: '',
+    from: '    const bytes = Buffer.from(response.SecretBinary);\n    response.SecretBinary.fill(0);\n',
+    to: '    const bytes = Buffer.from(response.SecretBinary);\n',
     tests: ['test/lambda/coverage-secrets-manager.test.ts', 'test/lambda/importer.test.ts'],
   },
   {
