@@ -1,7 +1,8 @@
 /**
  * The emulator's notion of "now". It runs with real time (so successive calls get increasing
  * timestamps, as against AWS) but can be moved: tests push it forward to make import tokens
- * (24 h, spec §3) or key material (ValidTo, spec §6) expire without waiting.
+ * (valid 24 hours, GetParametersForImport API reference) or key material (ValidTo,
+ * ImportKeyMaterial API reference) expire without waiting.
  */
 export class EmulatorClock {
   private offsetMs: number;

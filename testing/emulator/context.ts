@@ -3,12 +3,13 @@ import type { EmulatorState } from './state';
 import type { Input } from './validation';
 import type { WrappingKeyPool } from './wrapping-keys';
 
-/** Emulator-wide behaviour switches (where AWS's behaviour is not known, spec §3 / §11). */
+/** Emulator-wide behaviour switches, where AWS's documentation leaves the behaviour open. */
 export interface EmulatorConfig {
   /**
    * Accept RSA_AES_KEY_WRAP_* for SYMMETRIC_DEFAULT and HMAC material. The API reference says
    * RSA_AES is for RSA and ECC material, but the AWS guide's OpenSSL example wraps symmetric and
-   * HMAC material with it (spec §3: "make it configurable (default: allow)").
+   * HMAC material with it ("Encrypt the key material", AWS KMS Developer Guide), so the emulator
+   * allows it unless told otherwise.
    */
   allowRsaAesForSymmetric: boolean;
   acceptZeroPaddedPkcs8: boolean;
@@ -27,7 +28,7 @@ export interface RequestContext {
   authz: RequestAuthorization;
 }
 
-/** Epoch seconds with millisecond precision, as AWS sends timestamps (spec §1). */
+/** Epoch seconds with millisecond precision, as AWS JSON 1.1 sends timestamps. */
 export function epoch(d: Date): number {
   return d.getTime() / 1000;
 }

@@ -1,11 +1,12 @@
 /**
- * KMS errors as they travel on the wire: `{"__type": "<Name>", "message": "..."}` (spec §1).
+ * KMS errors as they travel on the wire: `{"__type": "<Name>", "message": "..."}` (the AWS
+ * JSON 1.1 protocol; KMS API reference, "Common Errors").
  *
  * Status codes follow what the JSON endpoint really returns, not the Smithy `httpError` traits:
  * every client fault is 400, KMSInternalException / DependencyTimeoutException are 500.
  * Where AWS sends no message at all (InvalidCiphertextException, KMSInvalidSignatureException,
  * KMSInvalidMacException, UnsupportedOperationException from RotateKeyOnDemand on a non-symmetric
- * key) the `message` member is omitted rather than sent empty (spec §1 "Responses").
+ * key) the `message` member is omitted rather than sent empty (AWS-rec).
  */
 export class KmsError extends Error {
   constructor(

@@ -3,7 +3,7 @@
  * keys with real wrapping-key pairs, single-use 24-hour import tokens, real unwrapping and
  * validation of the imported material, expiry on a movable clock, rotation of imported material,
  * multi-Region replicas, and cryptography computed with the imported material.
- * Behaviour follows shared/research/kms-import-spec.md; comments cite its sections.
+ * Behaviour follows AWS's documentation; comments name the page (README.md, "Sources").
  */
 export { KmsEmulator } from './server';
 export type { KmsEmulatorOptions, CallRecord, InspectedKey, InspectedMaterial } from './server';

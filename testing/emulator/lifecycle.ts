@@ -1,6 +1,7 @@
 /**
  * How a key's state follows from its materials, and what deleting or expiring a material does
- * (spec §5, §6). The KeyState is derived, never stored, so it cannot drift from the materials.
+ * ("Deleting imported key material" and "Key states of AWS KMS keys", AWS KMS Developer Guide).
+ * The KeyState is derived, never stored, so it cannot drift from the materials.
  */
 import type { EmulatorState, KeyMaterialRecord, KeyState, KmsKey } from './state';
 
@@ -31,9 +32,10 @@ export function pendingMaterial(key: KmsKey): KeyMaterialRecord | undefined {
  * KeyState:
  * - PendingDeletion / PendingReplicaDeletion while deletion is scheduled;
  * - PendingImport for an EXTERNAL key until every permanently associated material is imported
- *   (spec §5 "KeyState = Enabled requires every permanently associated material ... IMPORTED");
+ *   (a key whose permanently associated material is deleted or expired is PendingImport,
+ *   "Deleting imported key material");
  * - otherwise Enabled or Disabled as EnableKey/DisableKey left it. A Disabled key whose material is
- *   deleted and re-imported comes back Disabled (spec §4 step 4, lenient choice).
+ *   deleted and re-imported comes back Disabled (the emulator's choice, README.md "Choices").
  */
 export function keyState(key: KmsKey): KeyState {
   if (key.deletion) return key.deletion.date ? 'PendingDeletion' : 'PendingReplicaDeletion';
@@ -45,7 +47,8 @@ export function keyState(key: KmsKey): KeyState {
 }
 
 /**
- * DeleteImportedKeyMaterial on one material, also what expiry does (spec §6):
+ * DeleteImportedKeyMaterial on one material, also what expiry does (DeleteImportedKeyMaterial API
+ * reference):
  * - a pending material is removed altogether; on a multi-Region primary also from the replicas;
  * - any other material loses its bytes (ImportState PENDING_IMPORT) and its expiration, which makes
  *   the key PendingImport; its id stays, so only the identical material can be imported again.
@@ -66,7 +69,8 @@ export function deleteMaterial(state: EmulatorState, key: KmsKey, m: KeyMaterial
 
 /**
  * A multi-Region primary's new material is PENDING_MULTI_REGION_IMPORT_AND_ROTATION until every
- * replica has imported it, then PENDING_ROTATION on all of them (spec §7 "Rotation of MRK imported keys").
+ * replica has imported it, then PENDING_ROTATION on all of them
+ * ("Importing key material into multi-Region keys", AWS KMS Developer Guide).
  */
 export function syncPendingRotation(state: EmulatorState, key: KmsKey): void {
   if (!key.multiRegion) return;
@@ -83,7 +87,7 @@ export function syncPendingRotation(state: EmulatorState, key: KmsKey): void {
 }
 
 /**
- * Applies the passage of time, lazily before every request (spec §6 "Expiry"): materials whose
+ * Applies the passage of time, lazily before every request (ValidTo in the ImportKeyMaterial API reference): materials whose
  * ValidTo has passed are deleted as by DeleteImportedKeyMaterial, and keys whose deletion date
  * has passed disappear. A primary in PendingReplicaDeletion starts its waiting period once its
  * last replica is gone.

@@ -1,6 +1,8 @@
 /**
- * Key material: unwrapping what ImportKeyMaterial receives (spec §8), checking it against the key
- * spec (spec §4 step 7), its canonical form, and the identifiers derived from it (spec §4 step 8).
+ * Key material: unwrapping what ImportKeyMaterial receives ("Encrypt the key material"), checking it
+ * against the key spec ("Requirements for imported key material" in "Importing key material"), its
+ * canonical form, and the identifiers derived from it (ImportKeyMaterial API reference). The guide
+ * pages are in the AWS KMS Developer Guide (README.md, "Sources").
  *
  * Nothing here logs or returns plaintext material outside the emulator's state; the only thing
  * exposed to callers (inspectKey) is the SHA-256 fingerprint of the canonical form.
@@ -19,7 +21,7 @@ const KWP_IV = Buffer.from('A65959A6', 'hex');
 
 /**
  * Unwraps EncryptedKeyMaterial with the private half of the wrapping key pair the import token was
- * issued with (spec §8). Every failure is InvalidCiphertextException without a message.
+ * issued with ("Encrypt the key material"). Every failure is InvalidCiphertextException without a message.
  *
  * - RSAES_OAEP_SHA_1/256: the blob is exactly one RSA block (k bytes), OAEP with MGF1 over the same
  *   hash and an empty label.
@@ -41,7 +43,7 @@ export async function unwrapKeyMaterial(algorithm: WrappingAlgorithm, wrappingKe
         if (wrapped.length < 16 || wrapped.length % 8 !== 0) throw invalidCiphertext();
         const aesKey = await oaepDecrypt(wrappingKey, oaepHash, encrypted.subarray(0, k));
         try {
-          // The guide generates a 256-bit AES key; other sizes are rejected (spec §8, inferred).
+          // The guide generates a 256-bit AES key; other sizes are rejected (inferred).
           if (aesKey.length !== 32) throw invalidCiphertext();
           const decipher = crypto.createDecipheriv('id-aes256-wrap-pad', aesKey, KWP_IV);
           return Buffer.concat([decipher.update(wrapped), decipher.final()]);
@@ -80,7 +82,7 @@ async function oaepDecrypt(key: crypto.KeyObject, oaepHash: string, block: Buffe
 /**
  * Checks plaintext material against the key spec and returns its canonical form
  * (IncorrectKeyMaterialException otherwise; the mapping of format errors onto that exception is
- * inferred, spec §4 step 7).
+ * inferred).
  *
  * Canonical forms, used to decide whether two imports are "the same key material":
  * - SYMMETRIC_DEFAULT, HMAC_*: the bytes themselves.
@@ -93,7 +95,7 @@ async function oaepDecrypt(key: crypto.KeyObject, oaepHash: string, block: Buffe
 export function canonicalKeyMaterial(spec: KeySpec, region: string, plaintext: Buffer): Buffer {
   switch (keyFamily(spec)) {
     case 'SYMMETRIC': {
-      // 256-bit AES; in China Regions 128-bit SM4 (spec §4 step 7).
+      // 256-bit AES; in China Regions 128-bit SM4 ("Requirements for imported key material").
       const expected = isChinaRegion(region) ? 16 : 32;
       if (plaintext.length !== expected) {
         throw incorrectKeyMaterial(`Key material for a ${spec} KMS key must be exactly ${expected} bytes.`);
@@ -101,7 +103,7 @@ export function canonicalKeyMaterial(spec: KeySpec, region: string, plaintext: B
       return Buffer.from(plaintext);
     }
     case 'HMAC': {
-      // "at least the same length specified by the key spec ... maximum 1024 bits" (spec §4 step 7).
+      // "at least the same length specified by the key spec ... maximum 1024 bits" (same page).
       const min = hmacBits(spec) / 8;
       if (plaintext.length < min || plaintext.length > 128) {
         throw incorrectKeyMaterial(`Key material for a ${spec} KMS key must be ${min} to 128 bytes.`);
@@ -130,7 +132,7 @@ export function sha256Hex(b: Buffer): string {
 }
 
 /**
- * KeyMaterialId: "based on the KMS key ID and the imported key material" (spec §4 step 8):
+ * KeyMaterialId: "based on the KMS key ID and the imported key material" (ImportKeyMaterial API reference):
  * hex(HMAC-SHA256(key = key ID, message = canonical material)). Replicas of a multi-Region key
  * share the key ID, so they compute the same id for the same material.
  */
@@ -228,8 +230,8 @@ const SM2_CURVE_OID = '1.2.156.10197.1.301';
 
 function canonicalEc(spec: KeySpec, plaintext: Buffer): Buffer {
   const { shape, key } = parsePrivateKey(plaintext, spec, OID_EC_PUBLIC_KEY);
-  // Explicit curve parameters are rejected even when they describe the right curve (spec §4 step 7);
-  // node would quietly map them onto the named curve.
+  // Explicit curve parameters are rejected even when they describe the right curve ("Requirements
+  // for imported key material"); node would quietly map them onto the named curve.
   if (shape.parametersTag !== TAG_OID) throw incorrectKeyMaterial('EC key material must name its curve; explicit curve parameters are not supported.');
   const curve = EC_CURVES[spec]!;
   if (spec === 'SM2') {

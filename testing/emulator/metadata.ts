@@ -1,6 +1,6 @@
 /**
- * KeyMetadata exactly in the shape recorded from real AWS (spec §2 "Resulting KeyMetadata" and
- * "KeyMetadata field rules after import").
+ * KeyMetadata exactly in the shape recorded from real AWS (the KeyMetadata data type in the KMS
+ * API reference names the fields; which ones appear before and after an import was recorded).
  */
 import { keyArn } from './arn';
 import { epoch } from './context';
@@ -52,7 +52,7 @@ export function keyMetadata(state: EmulatorState, key: KmsKey, stateOverride?: K
 }
 
 /**
- * The primary's view lists every replica; a replica's view lists only itself (AWS-rec, spec §7).
+ * The primary's view lists every replica; a replica's view lists only itself (AWS-rec).
  */
 function multiRegionConfiguration(state: EmulatorState, key: KmsKey): Record<string, unknown> {
   const primaryRegion = key.multiRegion!.primaryRegion;

@@ -1,6 +1,6 @@
 /**
  * Finding the key a request names, and the key-state checks shared by the operations
- * (spec §1 "Key identifiers and common messages").
+ * ("Key identifiers (KeyId)", AWS KMS Developer Guide; the messages are AWS-rec).
  */
 import { aliasArn, isWellFormedKeyId, keyArn, parseKmsArn } from './arn';
 import type { RequestContext } from './context';
@@ -11,7 +11,8 @@ import type { KeyState, KmsKey } from './state';
 export interface ResolveOptions {
   /**
    * Whether an alias name or alias ARN may name the key. The import APIs take only a key id or
-   * key ARN (spec §1); what AWS answers to an alias there is not documented (NotFoundException, inferred).
+   * key ARN ("you cannot use an alias", the Developer Guide's import pages); what AWS answers to
+   * an alias there is not documented (NotFoundException, inferred).
    */
   aliases?: boolean;
   /** The IAM action to authorize. @default `kms:<operation>` */
@@ -77,7 +78,7 @@ export function stateError(key: KmsKey, state: KeyState = keyState(key)) {
   return state === 'Disabled' ? disabled(message) : invalidState(message);
 }
 
-/** Cryptographic operations need an Enabled key (spec §6 "Cryptographic calls on a PendingImport key"). */
+/** Cryptographic operations need an Enabled key ("Key states of AWS KMS keys", AWS KMS Developer Guide). */
 export function requireEnabled(key: KmsKey): void {
   const s = keyState(key);
   if (s !== 'Enabled') throw stateError(key, s);
@@ -89,7 +90,7 @@ export function rejectStates(key: KmsKey, states: KeyState[]): void {
   if (states.includes(s)) throw stateError(key, s);
 }
 
-/** `<arn> origin is <ORIGIN> which is not valid for this operation.` (AWS-rec, spec §3 step 3). */
+/** `<arn> origin is <ORIGIN> which is not valid for this operation.` (AWS-rec). */
 export function requireOrigin(key: KmsKey, origin: KmsKey['origin']): void {
   if (key.origin !== origin) throw unsupported(`${key.arn} origin is ${key.origin} which is not valid for this operation.`);
 }

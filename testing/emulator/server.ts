@@ -1,5 +1,5 @@
 /**
- * The HTTP front end: AWS JSON 1.1 over `POST /` (spec §1). The Region comes from the SigV4
+ * The HTTP front end: the AWS JSON 1.1 protocol over `POST /`. The Region comes from the SigV4
  * credential scope and the caller from the access key id (a registered principal, else the root of
  * the account it maps to); signatures are not checked. Every request is authorized (authorize.ts).
  */
@@ -46,7 +46,7 @@ export interface KmsEmulatorOptions {
   /** @default a clock running with real time */
   clock?: EmulatorClock;
   /**
-   * Accept RSA_AES_KEY_WRAP_SHA_* for symmetric and HMAC key material (AWS's docs conflict, spec §3).
+   * Accept RSA_AES_KEY_WRAP_SHA_* for symmetric and HMAC key material (AWS's docs conflict: see README.md, "Choices").
    * @default true
    */
   allowRsaAesForSymmetric?: boolean;

@@ -1,5 +1,6 @@
 /**
- * Key specs, key usages and the algorithms KMS attaches to each combination (spec §2, and the
+ * Key specs, key usages and the algorithms KMS attaches to each combination ("Key spec
+ * reference", AWS KMS Developer Guide, and the
  * KeyMetadata recorded from real AWS: e.g. RSA_4096/ENCRYPT_DECRYPT lists
  * ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"], ECC_NIST_P521/SIGN_VERIFY ["ECDSA_SHA_512"]).
  */
@@ -83,7 +84,7 @@ export function keyFamily(spec: KeySpec): KeyFamily {
   return 'ML_KEM';
 }
 
-/** Usages KMS accepts per key spec (CreateKey.KeyUsage doc, spec §2). */
+/** Usages KMS accepts per key spec (KeyUsage in the CreateKey API reference). */
 export function allowedUsages(spec: KeySpec): KeyUsage[] {
   switch (keyFamily(spec)) {
     case 'SYMMETRIC':
@@ -165,14 +166,15 @@ export function algorithmsFor(spec: KeySpec, usage: KeyUsage): AlgorithmLists {
 }
 
 /**
- * Key specs whose material can be imported (spec §2 "Requirements for imported key material").
+ * Key specs whose material can be imported ("Requirements for imported key material" in
+ * "Importing key material", AWS KMS Developer Guide).
  * ML-DSA is documented as not importable; Edwards25519 is not on the list; ML-KEM neither.
  */
 export function isImportable(spec: KeySpec): boolean {
   return ['SYMMETRIC', 'RSA', 'ECC', 'HMAC', 'SM2'].includes(keyFamily(spec));
 }
 
-/** China Regions (cn-north-1, cn-northwest-1): SM2/SM4 world, no RSA_AES wrapping (spec §3). */
+/** China Regions (cn-north-1, cn-northwest-1): SM2/SM4 world, no RSA_AES wrapping ("Download the public key and import token", AWS KMS Developer Guide). */
 export function isChinaRegion(region: string): boolean {
   return region.startsWith('cn-');
 }

@@ -1,6 +1,5 @@
 /**
- * The emulator's data: keys and aliases per (account, Region), and the outstanding import tokens
- * (spec §11 "State per KMS key" / "Per token").
+ * The emulator's data: keys and aliases per (account, Region), and the outstanding import tokens.
  */
 import type { KeyObject } from 'crypto';
 import type { GrantRecord } from './authorize';
@@ -11,7 +10,7 @@ export type KeyMaterialState = 'CURRENT' | 'NON_CURRENT' | 'PENDING_ROTATION' | 
 export type ExpirationModel = 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
 
 /**
- * One key material of a KMS key (spec §5 RotationsListEntry). Symmetric keys may hold several;
+ * One key material of a KMS key (the RotationsListEntry data type). Symmetric keys may hold several;
  * all other keys hold at most one, always CURRENT.
  */
 export interface KeyMaterialRecord {

@@ -3,7 +3,7 @@ import { serialization, validation } from './errors';
 /**
  * Reads one request body the way the KMS front end does: type errors are SerializationException,
  * model constraint violations are collected and reported together as a ValidationException in
- * AWS's wording (spec §1 "Model-validation messages"):
+ * AWS's wording (AWS-rec):
  * `1 validation error detected: Value 'X' at 'wrappingAlgorithm' failed to satisfy constraint: ...`.
  *
  * Read every member first, then call `done()`; values read before `done()` may be placeholders.
@@ -57,7 +57,7 @@ export class Input {
     return b;
   }
 
-  /** Epoch seconds, integer (JS SDK, botocore) or fractional (spec §1 "Timestamps"). */
+  /** Epoch seconds, integer (JS SDK, botocore) or fractional, as the AWS JSON 1.1 protocol allows. */
   timestamp(member: string): Date | undefined {
     const v = this.raw(member, 'number', false);
     return v === undefined ? undefined : new Date(Math.round((v as number) * 1000));

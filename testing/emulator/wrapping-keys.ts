@@ -1,6 +1,6 @@
 /**
  * Fresh RSA wrapping key pairs for GetParametersForImport. AWS returns a new key pair with every
- * call (spec §3 step 6); generating RSA_4096 takes about a second of CPU, so a few pairs per size
+ * call (GetParametersForImport API reference); generating RSA_4096 takes about a second of CPU, so a few pairs per size
  * are generated ahead in the background (libuv thread pool) and each is handed out exactly once.
  */
 import * as crypto from 'crypto';

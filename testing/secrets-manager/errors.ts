@@ -25,7 +25,6 @@ export const publicPolicy = error('PublicPolicyException');
 export const decryptionFailure = error('DecryptionFailure');
 export const encryptionFailure = error('EncryptionFailure');
 export const accessDenied = error('AccessDeniedException');
-export const kmsInvalidState = error('KMSInvalidStateException');
 export const validation = error('ValidationException');
 export const secretNotFound = () => notFound("Secrets Manager can't find the specified secret.");
 export const unknownOperation = () => new SecretsManagerError('UnknownOperationException', 'The requested operation is not recognised.');

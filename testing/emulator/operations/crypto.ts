@@ -4,7 +4,7 @@
  * GenerateDataKey(WithoutPlaintext), GenerateMac/VerifyMac, Sign/Verify, GetPublicKey.
  *
  * Every one needs an Enabled key: PendingImport → KMSInvalidStateException `<arn> is pending
- * import.`, Disabled → DisabledException `<arn> is disabled.` (AWS-rec, spec §6).
+ * import.`, Disabled → DisabledException `<arn> is disabled.` (AWS-rec; "Key states of AWS KMS keys", AWS KMS Developer Guide).
  */
 import * as crypto from 'crypto';
 import { keyArn } from '../arn';

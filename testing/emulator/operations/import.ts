@@ -1,6 +1,7 @@
 /**
- * Importing key material: GetParametersForImport (spec §3), ImportKeyMaterial (spec §4, §5) and
- * DeleteImportedKeyMaterial (spec §6), in the validation order of spec §11.
+ * Importing key material: GetParametersForImport, ImportKeyMaterial and DeleteImportedKeyMaterial,
+ * as their KMS API reference pages and the AWS KMS Developer Guide's "Importing key material"
+ * pages describe them. The order in which ImportKeyMaterial checks its input is inferred.
  */
 import * as crypto from 'crypto';
 import { Handler, RequestContext, epoch } from '../context';
@@ -18,9 +19,9 @@ const KEY_MATERIAL_ID = { min: 64, max: 64, pattern: /^[a-f0-9]+$/ } as const;
 const EXPIRATION_MODELS = ['KEY_MATERIAL_EXPIRES', 'KEY_MATERIAL_DOES_NOT_EXPIRE'] as const;
 const IMPORT_TYPES = ['NEW_KEY_MATERIAL', 'EXISTING_KEY_MATERIAL'] as const;
 
-/** "Each public key and import token set is valid for 24 hours" (spec §3). */
+/** "Each public key and import token set is valid for 24 hours" (GetParametersForImport API reference). */
 const PARAMETERS_VALIDITY_MS = 24 * 3600 * 1000;
-/** ValidTo: "The maximum value is 365 days from the request date" (spec §4 step 1). */
+/** ValidTo: "The maximum value is 365 days from the request date" (ImportKeyMaterial API reference). */
 const MAX_VALID_TO_MS = 365 * 86_400_000;
 /** The JS SDK rounds ValidTo to whole seconds, so "now + 365 days" may land half a second beyond. */
 const VALID_TO_TOLERANCE_MS = 1000;
@@ -38,7 +39,7 @@ const getParametersForImport: Handler = async (ctx, input) => {
   checkWrappingCombination(ctx, key.keySpec, algorithm, wrappingKeySpec);
 
   const pair = await ctx.wrappingKeys.take(wrappingKeySpec as RsaWrappingKeySpec);
-  // An opaque random token, bound server-side to everything it was issued for (spec §11 "Per token").
+  // An opaque random token, bound server-side to everything it was issued for.
   const token = crypto.randomBytes(1600);
   const validTo = new Date(ctx.now.getTime() + PARAMETERS_VALIDITY_MS);
   ctx.state.tokens.set(sha256Hex(token), { keyArn: key.arn, wrappingAlgorithm: algorithm, wrappingKeySpec, privateKey: pair.privateKey, validTo, used: false });
@@ -46,7 +47,7 @@ const getParametersForImport: Handler = async (ctx, input) => {
 };
 
 /**
- * The wrapping algorithm × key material matrix (spec §3). Where and how AWS rejects a wrong
+ * The wrapping algorithm × key material matrix (GetParametersForImport API reference). Where and how AWS rejects a wrong
  * combination is not documented; the emulator rejects it here, with UnsupportedOperationException.
  */
 function checkWrappingCombination(ctx: RequestContext, spec: KeySpec, algorithm: WrappingAlgorithm, wrappingKeySpec: WrappingKeySpec): void {
@@ -89,7 +90,7 @@ function checkWrappingCombination(ctx: RequestContext, spec: KeySpec, algorithm:
   if (algorithm === 'SM2PKE') throw unsupported('The KMS emulator does not implement the SM2PKE wrapping algorithm.');
 }
 
-/** Key states ImportKeyMaterial refuses (Disabled is accepted, spec §4 step 4). */
+/** Key states ImportKeyMaterial refuses ("Key states of AWS KMS keys"; Disabled is accepted). */
 const IMPORT_REJECTED_STATES: Parameters<typeof rejectStates>[1] = ['PendingDeletion', 'PendingReplicaDeletion', 'Creating'];
 
 const importKeyMaterial: Handler = async (ctx, input) => {
@@ -103,7 +104,7 @@ const importKeyMaterial: Handler = async (ctx, input) => {
   const materialIdIn = input.string('KeyMaterialId', KEY_MATERIAL_ID);
   input.done();
 
-  // 1. Parameter rules (spec §4 step 1). Only the first message is recorded from AWS.
+  // 1. Parameter rules (ImportKeyMaterial API reference). Only the first message is recorded from AWS.
   const now = ctx.now.getTime();
   if (expirationModel === 'KEY_MATERIAL_EXPIRES' && !validTo) throw validation('A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES');
   if (expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && validTo) {
@@ -115,17 +116,17 @@ const importKeyMaterial: Handler = async (ctx, input) => {
   }
   if (materialIdIn && importType === 'NEW_KEY_MATERIAL') throw validation('You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.');
 
-  // 2.–4. Key, origin, state. Disabled keys are accepted (lenient reading of a doc conflict, spec §4 step 4).
+  // 2.–4. Key, origin, state. Disabled keys are accepted (AWS's pages disagree; README.md "Choices").
   const key = resolveKey(ctx, keyId);
   requireOrigin(key, 'EXTERNAL');
   rejectStates(key, IMPORT_REJECTED_STATES);
   const symmetric = keyFamily(key.keySpec) === 'SYMMETRIC';
-  // ImportType, KeyMaterialId and KeyMaterialDescription are "only usable with symmetric encryption keys" (spec §4 step 8).
+  // ImportType, KeyMaterialId and KeyMaterialDescription are "only usable with symmetric encryption keys" (API reference).
   if (!symmetric && (importType !== undefined || materialIdIn !== undefined || description !== undefined)) {
     throw unsupported(`ImportType, KeyMaterialId and KeyMaterialDescription can be used only with symmetric encryption KMS keys; ${key.arn} is ${key.keySpec}.`);
   }
 
-  // 5. Token: known, for this key, unused; then not expired (spec §4 step 5).
+  // 5. Token: known, for this key, unused; then not expired.
   const record = ctx.state.tokens.get(sha256Hex(token));
   if (!record || record.keyArn !== key.arn || record.used) throw invalidImportToken();
   if (record.validTo.getTime() <= now) throw expiredImportToken();
@@ -168,7 +169,8 @@ interface Candidate {
 }
 
 /**
- * The material record an import lands in (spec §4 step 8, §5, §7):
+ * The material record an import lands in (ImportKeyMaterial API reference; "Importing key material
+ * into multi-Region keys", AWS KMS Developer Guide):
  * - asymmetric/HMAC keys: one material ever; a re-import must be identical;
  * - multi-Region replicas: only material the primary has (their records are inherited);
  * - symmetric keys: first import → CURRENT; then EXISTING_KEY_MATERIAL (the default) re-imports an
@@ -194,7 +196,7 @@ function chooseTarget(ctx: RequestContext, key: KmsKey, c: Candidate): KeyMateri
   }
 
   if (key.multiRegion?.type === 'REPLICA') {
-    // "You cannot directly import new key material into the replica Region keys" (spec §5).
+    // "You cannot directly import new key material into the replica Region keys" (ImportKeyMaterial API reference).
     if (c.importType === 'NEW_KEY_MATERIAL' && key.everImported) {
       throw unsupported(`You cannot import new key material into the multi-Region replica key ${key.arn}; import it into the primary key.`);
     }
@@ -204,7 +206,7 @@ function chooseTarget(ctx: RequestContext, key: KmsKey, c: Candidate): KeyMateri
   }
 
   if (key.materials.length === 0) {
-    // The first import becomes CURRENT whatever ImportType says (spec §5).
+    // The first import becomes CURRENT whatever ImportType says (AWS-rec).
     checkRequestedId();
     const m = fresh('CURRENT');
     m.description = c.description;
@@ -244,7 +246,7 @@ const deleteImportedKeyMaterial: Handler = (ctx, input) => {
   rejectStates(key, ['Creating', 'Updating']);
   const target = materialIdIn === undefined ? currentMaterial(key) : key.materials.find((m) => m.keyMaterialId === materialIdIn);
   if (materialIdIn !== undefined && !target) throw notFound(`Key material (id: ${materialIdIn}) does not exist for KMS key ${key.arn}.`);
-  // A key already PendingImport (or material already deleted): no effect (spec §6).
+  // A key already PendingImport (or material already deleted): no effect (DeleteImportedKeyMaterial API reference).
   if (target && isImported(target)) deleteMaterial(ctx.state, key, target);
   return keyFamily(key.keySpec) === 'SYMMETRIC' && target ? { KeyId: key.arn, KeyMaterialId: target.keyMaterialId } : { KeyId: key.arn };
 };

@@ -108,13 +108,13 @@ const createKey: Handler = async (ctx, input) => {
   }
   const usage: KeyUsage = usageIn ?? 'ENCRYPT_DECRYPT';
   if (!allowedUsages(spec).includes(usage)) throw validation(`KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
-  // SM2 keys exist only in the China Regions (spec §2; exception type inferred).
+  // SM2 keys exist only in the China Regions ("Key spec reference", AWS KMS Developer Guide; exception type inferred).
   if (spec === 'SM2' && !isChinaRegion(ctx.region)) throw unsupported(`KeySpec SM2 is not supported in Region ${ctx.region}.`);
   if (origin === 'AWS_CLOUDHSM' || origin === 'EXTERNAL_KEY_STORE') {
     throw unsupported(`Origin ${origin} needs a custom key store, which this emulator does not provide.`);
   }
   // ML-DSA material cannot be imported ("Importing ML-DSA keys is not supported"); rejected at
-  // CreateKey (spec §2, inferred). Edwards25519 and ML-KEM are not on the importable list either.
+  // CreateKey (inferred). Edwards25519 and ML-KEM are not on the importable list either.
   if (origin === 'EXTERNAL' && !isImportable(spec)) throw unsupported(`KeySpec ${spec} is not supported for KMS keys with EXTERNAL origin.`);
   checkTags(tags);
   const keyId = newKeyId(multiRegion);
@@ -155,7 +155,7 @@ const listKeys: Handler = (ctx, input) => {
   return { Keys: page, ...rest };
 };
 
-/** EnableKey / DisableKey: not on PendingImport or PendingDeletion keys (spec §6, key-state table note 5). */
+/** EnableKey / DisableKey: not on PendingImport or PendingDeletion keys ("Key states of AWS KMS keys", AWS KMS Developer Guide). */
 function setEnabled(enabled: boolean): Handler {
   return (ctx, input) => {
     const keyId = input.string('KeyId', KEY_ID);

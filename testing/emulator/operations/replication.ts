@@ -1,4 +1,7 @@
-/** ReplicateKey for multi-Region keys, including EXTERNAL ones (spec §7). */
+/**
+ * ReplicateKey for multi-Region keys, including EXTERNAL ones ("Importing key material into
+ * multi-Region keys", AWS KMS Developer Guide).
+ */
 import { partitionOf } from '../arn';
 import { Handler } from '../context';
 import { alreadyExists, unsupported, validation } from '../errors';
@@ -21,7 +24,7 @@ const replicateKey: Handler = (ctx, input) => {
   if (primary.account !== ctx.account) throw unsupported(`ReplicateKey must be called in the account of ${primary.arn}.`);
   if (!primary.multiRegion) throw unsupported(`${primary.arn} is not a multi-region key.`);
   if (primary.multiRegion.type !== 'PRIMARY') throw unsupported(`${primary.arn} is not a multi-region primary key.`); // AWS-rec
-  // The primary must be Enabled: PendingImport → KMSInvalidStateException, Disabled → DisabledException (spec §7).
+  // The primary must be Enabled: PendingImport → KMSInvalidStateException, Disabled → DisabledException ("Key states of AWS KMS keys").
   requireEnabled(primary);
   if (replicaRegion === primary.region || partitionOf(replicaRegion) !== partitionOf(primary.region)) {
     throw validation(`${replicaRegion} is not a valid replica Region for ${primary.arn}.`);
@@ -45,7 +48,7 @@ const replicateKey: Handler = (ctx, input) => {
   });
   // KMS shares AWS_KMS material with the replica. For EXTERNAL keys it copies nothing: the replica
   // knows the ids (and descriptions) of the primary's materials and waits for the same bytes
-  // through its own GetParametersForImport / ImportKeyMaterial (spec §7).
+  // through its own GetParametersForImport / ImportKeyMaterial.
   replica.materials = primary.materials.map((m) => ({
     keyMaterialId: m.keyMaterialId,
     fingerprint: m.fingerprint,

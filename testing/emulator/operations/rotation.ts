@@ -1,5 +1,6 @@
 /**
- * Rotation: RotateKeyOnDemand and ListKeyRotations (spec §5), and the automatic-rotation switches
+ * Rotation: RotateKeyOnDemand and ListKeyRotations ("Perform on-demand key rotation", AWS KMS
+ * Developer Guide), and the automatic-rotation switches
  * (EnableKeyRotation / DisableKeyRotation / GetKeyRotationStatus), which EXTERNAL keys refuse.
  */
 import { Handler, epoch, paginate } from '../context';
@@ -10,7 +11,7 @@ import { requireEnabled, requireOrigin, resolveKey } from '../resolve';
 import type { KeyMaterialRecord, KmsKey } from '../state';
 import { KEY_ID } from '../validation';
 
-/** On-demand rotations per KMS key (10 before 2026-02-16, spec §9). */
+/** On-demand rotations per KMS key ("Perform on-demand key rotation"; 10 before 2026-02-16). */
 export const ON_DEMAND_ROTATION_LIMIT = 25;
 
 const rotateKeyOnDemand: Handler = async (ctx, input) => {
@@ -19,7 +20,7 @@ const rotateKeyOnDemand: Handler = async (ctx, input) => {
   const key = resolveKey(ctx, keyId);
   // Asymmetric and HMAC keys: UnsupportedOperationException with no message (AWS-rec).
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw unsupported();
-  // Only the primary rotates; its replicas follow (spec §5).
+  // Only the primary rotates; its replicas follow (RotateKeyOnDemand API reference).
   if (key.multiRegion?.type === 'REPLICA') throw unsupported(`${key.arn} is not a multi-region primary key.`);
   requireEnabled(key);
   if (key.onDemandRotations >= ON_DEMAND_ROTATION_LIMIT) {
@@ -77,7 +78,7 @@ function rotationEntry(key: KmsKey, m: KeyMaterialRecord): Record<string, unknow
     e.RotationDate = epoch(m.rotationDate);
     e.RotationType = m.rotationType;
   }
-  // ImportState, ExpirationModel, ValidTo and KeyMaterialDescription: EXTERNAL keys only (spec §5).
+  // ImportState, ExpirationModel, ValidTo and KeyMaterialDescription: EXTERNAL keys only (the RotationsListEntry data type).
   if (key.origin === 'EXTERNAL') {
     e.ImportState = isImported(m) ? 'IMPORTED' : 'PENDING_IMPORT';
     if (m.expirationModel) e.ExpirationModel = m.expirationModel;
@@ -87,7 +88,7 @@ function rotationEntry(key: KmsKey, m: KeyMaterialRecord): Record<string, unknow
   return e;
 }
 
-/** Automatic rotation is for AWS_KMS symmetric keys (spec §5 last bullet: EXTERNAL → origin message). */
+/** Automatic rotation is for AWS_KMS symmetric keys (EnableKeyRotation API reference; the origin message is AWS-rec). */
 function automaticRotationKey(key: KmsKey): void {
   requireOrigin(key, 'AWS_KMS');
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw unsupported(`${key.arn} key spec is ${key.keySpec} which is not valid for this operation.`);
