@@ -64,7 +64,7 @@ describe('automatic rotation (EnableKeyRotation, DisableKeyRotation, GetKeyRotat
     }
   });
 
-  test('a key with imported material reports rotation off, and DisableKeyRotation refuses it with the origin message', async () => {
+  test('a key with imported material reports automatic rotation off (README.md, "Choices"), and DisableKeyRotation refuses it with the origin message', async () => {
     const md = await createExternalKey(kms);
     await importMaterial(kms, md.KeyId!, crypto.randomBytes(32));
     expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: md.KeyId }))).KeyRotationEnabled).toBe(false);
