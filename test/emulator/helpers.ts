@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the emulator tests: a real SDK client pointed at the emulator, and wrapping of
- * key material written independently of the emulator's unwrapping code (spec §8), so the two
- * cannot share a mistake.
+ * key material written independently of the emulator's unwrapping code (after "Encrypt the key
+ * material", AWS KMS Developer Guide), so the two cannot share a mistake.
  */
 import { execFile } from 'child_process';
 import * as crypto from 'crypto';
