@@ -79,7 +79,9 @@ export interface Pkcs11SourceProperties {
 }
 /**
  * How a secret's value encodes the material: the values of the public `KeyMaterialEncoding`
- * (lib/key-material.ts), which the handler decodes (lambda/material.ts).
+ * (lib/key-material.ts), which the handler decodes (lambda/material.ts). The construct puts an
+ * enum value into `SecretsManagerSourceProperties.Encoding`, which is typed with these names, so
+ * an enum value missing here does not compile.
  */
 export const MaterialEncodings = {
   /** A SecretBinary: the raw bytes (symmetric, HMAC) or DER PKCS#8 (RSA, ECC, SM2). */
@@ -158,7 +160,7 @@ export const ImportAttributes = {
   KEY_MATERIAL_ID: 'KeyMaterialId',
   /** ISO 8601 expiry of the key's material; empty when it does not expire. */
   VALID_TO: 'ValidTo',
-  /** Offline-wrapped material only: ISO 8601 expiry of the parameters phase 1 published; empty in phase 2. */
+  /** Phase 1 of the offline flow only: ISO 8601 expiry of the import parameters it published. */
   PARAMETERS_VALID_TO: 'ParametersValidTo',
 } as const;
 
