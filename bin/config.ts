@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { Construct } from 'constructs';
-import { MATERIAL_ENCODINGS } from '../lib/private/contract';
+import { MaterialEncodings } from '../lib/private/contract';
 
 /**
  * What the example app provisions: one key per account and region (or one multi-Region key per
@@ -53,8 +53,8 @@ export function loadConfig(scope: Construct): ByokConfig {
     throw new Error(`the example app needs the partner's AWS account id: set the context key partnerAccountId (cdk deploy -c partnerAccountId=123456789012) or the field partnerAccountIds of the byok config${file ? ` (${file})` : ''}`);
   }
   const encoding = raw.encoding ?? ctx('encoding');
-  if (encoding !== undefined && !(MATERIAL_ENCODINGS as readonly string[]).includes(encoding)) {
-    throw new Error(`the example app's encoding '${encoding}' (context key encoding or config field encoding) is not one of ${MATERIAL_ENCODINGS.join(', ')}`);
+  if (encoding !== undefined && !(Object.values(MaterialEncodings) as string[]).includes(encoding)) {
+    throw new Error(`the example app's encoding '${encoding}' (context key encoding or config field encoding) is not one of ${Object.values(MaterialEncodings).join(', ')}`);
   }
   return {
     partnerAccountIds,

@@ -7,12 +7,12 @@ import {
   KMSClient,
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
-import { ErrorCodes, ImportResourceProperties } from '../lib/private/contract';
+import { ErrorCodes, ImportAttributes, ImportResourceProperties } from '../lib/private/contract';
 import { checkImportCombination, defaultImportType, MAX_VALIDITY_DAYS } from '../lib/private/import-rules';
 import { kmsClient, parseArn } from './aws';
 import { ImportError } from './errors';
-import { importOffline } from './sources/offline-wrap';
-import { describeSource, mismatchRemedy, prepareSource, PreparedSource } from './sources/source';
+import { publishesParameters, publishParameters } from './sources/offline-wrap';
+import { bringsParameters, describeSource, explainImportFailure, ImportParameters, mismatchRemedy, prepareSource, PreparedSource, SourceContext } from './sources/source';
 
 /** What the handler answers CloudFormation with. */
 export interface ImportResult {
@@ -71,10 +71,10 @@ async function rotate(props: ImportResourceProperties, ctx: ImportContext): Prom
   }
   // On AWS the rotation completes asynchronously: answer once DescribeKey shows the new material
   // as current, so that the KeyMaterialId attribute never names material the key does not use.
-  const target = imported.data.KeyMaterialId;
+  const target = materialId(imported);
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 4_000)) {
     const result = await describe(props);
-    if (result.data.KeyMaterialId === target) {
+    if (materialId(result) === target) {
       ctx.log?.('rotated to new key material', { keyArn: props.KeyArn, keyMaterialId: target });
       return result;
     }
@@ -106,8 +106,8 @@ export async function renew(props: ImportResourceProperties, ctx: ImportContext,
   }
   const imported = await importMaterial(props, ctx);
   const current = await reportKeyState(props, imported, ctx);
-  if (imported.data.KeyMaterialId && current.data.KeyMaterialId !== imported.data.KeyMaterialId) {
-    throw new ImportError(ErrorCodes.ROTATION, `renewed material ${imported.data.KeyMaterialId} of ${describeSource(props.Material)}, but key ${props.KeyArn} uses material ${current.data.KeyMaterialId}, which this renewal does not renew (a rotation was rolled back, or made outside the stack; KMS cannot rotate back). Deploy with the secret version that holds the current material (see docs/lifecycle.md)`);
+  if (materialId(imported) && materialId(current) !== materialId(imported)) {
+    throw new ImportError(ErrorCodes.ROTATION, `renewed material ${materialId(imported)} of ${describeSource(props.Material)}, but key ${props.KeyArn} uses material ${materialId(current)}, which this renewal does not renew (a rotation was rolled back, or made outside the stack; KMS cannot rotate back). Deploy with the secret version that holds the current material (see docs/lifecycle.md)`);
   }
   return current;
 }
@@ -118,8 +118,8 @@ export async function renew(props: ImportResourceProperties, ctx: ImportContext,
  */
 async function reportKeyState(props: ImportResourceProperties, imported: ImportResult, ctx: ImportContext): Promise<ImportResult> {
   const current = await describe(props);
-  if (imported.data.KeyMaterialId && current.data.KeyMaterialId !== imported.data.KeyMaterialId) {
-    ctx.log?.('the imported material is not the key\'s current material; KMS cannot rotate back, so the key keeps using its current material', { keyArn: props.KeyArn, importedKeyMaterialId: imported.data.KeyMaterialId, currentKeyMaterialId: current.data.KeyMaterialId });
+  if (materialId(imported) && materialId(current) !== materialId(imported)) {
+    ctx.log?.('the imported material is not the key\'s current material; KMS cannot rotate back, so the key keeps using its current material', { keyArn: props.KeyArn, importedKeyMaterialId: materialId(imported), currentKeyMaterialId: materialId(current) });
   }
   return { physicalResourceId: imported.physicalResourceId, data: { ...imported.data, ...current.data } };
 }
@@ -162,30 +162,28 @@ async function importMaterial(props: ImportResourceProperties, ctx: ImportContex
   if (violation) throw new ImportError(violation.code, violation.message);
 
   const kms = kmsClient(arn.region);
-  if (props.Material.Type === 'OfflineWrap') {
-    // No retry with fresh parameters here: the material was wrapped offline for one token.
-    const now = ctx.now?.() ?? new Date();
-    const validTo = props.Material.WrappedSecretArn ? validToFor(props, now) : undefined;
+  if (props.Material.Type === 'OfflineWrap' && publishesParameters(props.Material)) {
+    // Phase 1 of the offline flow: nothing is imported, so the expiry does not matter yet.
     try {
-      const outcome = await importOffline(kms, props, props.Material, validTo, now);
-      ctx.log?.(props.Material.WrappedSecretArn ? 'imported offline-wrapped key material' : 'published import parameters', { keyArn: props.KeyArn, parametersValidTo: outcome.parametersValidTo?.toISOString() });
-      return {
-        physicalResourceId: props.KeyArn,
-        data: { ...resultData(props.KeyArn, outcome.keyMaterialId, validTo), ParametersValidTo: outcome.parametersValidTo?.toISOString() ?? '' },
-      };
+      const parametersValidTo = (await publishParameters(kms, props, props.Material)).toISOString();
+      ctx.log?.('published import parameters', { keyArn: props.KeyArn, parametersValidTo });
+      return { physicalResourceId: props.KeyArn, data: { ...resultData(props.KeyArn, undefined, undefined), [ImportAttributes.PARAMETERS_VALID_TO]: parametersValidTo } };
     } catch (e) {
       throw e instanceof ImportError ? e : kmsError(e, props);
     }
   }
+  // An expiry that has passed fails before any secret is read.
+  validToFor(props, ctx.now?.() ?? new Date());
   // A lost ImportKeyMaterial response makes the SDK's retry reuse a spent import token. KMS then
   // answers InvalidImportToken; starting over with fresh parameters succeeds, because importing
-  // the same material again is allowed.
+  // the same material again is allowed. Material wrapped offline is bound to its one token.
+  const retries = bringsParameters(props.Material) ? 0 : 2;
   for (let attempt = 1; ; attempt++) {
     try {
       return await importOnce(kms, props, arn.partition, ctx, importType);
     } catch (e) {
       const name = (e as Error).name;
-      if (attempt < 3 && (name === 'InvalidImportTokenException' || name === 'ExpiredImportTokenException')) {
+      if (attempt <= retries && (name === 'InvalidImportTokenException' || name === 'ExpiredImportTokenException')) {
         ctx.log?.('import token refused, starting over with fresh parameters', { keyArn: props.KeyArn, attempt, error: name });
         continue;
       }
@@ -195,18 +193,23 @@ async function importMaterial(props: ImportResourceProperties, ctx: ImportContex
 }
 
 async function importOnce(kms: KMSClient, props: ImportResourceProperties, partition: string, ctx: ImportContext, importType?: 'NEW_KEY_MATERIAL' | 'EXISTING_KEY_MATERIAL'): Promise<ImportResult> {
-  // The two reads are independent: one round trip for both (DESIGN §3).
-  const [parameters, source] = await allOrClose(
-    kms.send(new GetParametersForImportCommand({
+  // The two reads are independent: one round trip for both (parameters, and the secret or HSM).
+  const [fresh, source] = await allOrClose(
+    bringsParameters(props.Material) ? Promise.resolve(undefined) : kms.send(new GetParametersForImportCommand({
       KeyId: props.KeyArn,
       WrappingAlgorithm: props.WrappingAlgorithm as any,
       WrappingKeySpec: props.WrappingKeySpec as any,
     })),
-    prepareSource(props.Material, { keySpec: props.KeySpec, partition }),
+    prepareSource(props.Material, sourceContext(props, partition, ctx.now?.() ?? new Date())),
   );
+  let parameters: ImportParameters;
   let wrapped: Buffer;
   try {
-    wrapped = await source.wrap(requireBytes(parameters.PublicKey, 'PublicKey'), props.WrappingAlgorithm);
+    parameters = source.parameters ?? {
+      publicKey: requireBytes(fresh?.PublicKey, 'PublicKey'),
+      importToken: requireBytes(fresh?.ImportToken, 'ImportToken'),
+    };
+    wrapped = await source.wrap(parameters.publicKey, props.WrappingAlgorithm);
   } finally {
     await source.close();
   }
@@ -216,13 +219,14 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
   const validTo = validToFor(props, now);
   const response = await kms.send(new ImportKeyMaterialCommand({
     KeyId: props.KeyArn,
-    ImportToken: requireBytes(parameters.ImportToken, 'ImportToken'),
+    ImportToken: parameters.importToken,
     EncryptedKeyMaterial: wrapped,
     // KMS's own default is KEY_MATERIAL_EXPIRES, which then demands a ValidTo: always say it.
     ExpirationModel: props.Expiration.Model as any,
     ValidTo: validTo,
     // Omitted, KMS treats a key's first import as new and later ones as EXISTING_KEY_MATERIAL,
-    // which is what makes a repeated import of the same material idempotent.
+    // which is what makes a repeated import of the same material idempotent. The replica rule
+    // (a replica takes only its primary's material) is defaultImportType's, for every source.
     ImportType: importType ?? defaultImportType(props),
   }));
   ctx.log?.('imported key material', { keyArn: props.KeyArn, keyMaterialId: response.KeyMaterialId, validTo: validTo?.toISOString() });
@@ -230,6 +234,10 @@ async function importOnce(kms: KMSClient, props: ImportResourceProperties, parti
     physicalResourceId: props.KeyArn,
     data: resultData(props.KeyArn, response.KeyMaterialId, validTo),
   };
+}
+
+function sourceContext(props: ImportResourceProperties, partition: string, now: Date): SourceContext {
+  return { keyArn: props.KeyArn, keySpec: props.KeySpec, partition, wrappingAlgorithm: props.WrappingAlgorithm, wrappingKeySpec: props.WrappingKeySpec, now };
 }
 
 async function describe(props: ImportResourceProperties): Promise<ImportResult> {
@@ -242,12 +250,17 @@ async function describe(props: ImportResourceProperties): Promise<ImportResult> 
   }
 }
 
+/** The KeyMaterialId attribute of an answer. */
+export function materialId(result: ImportResult): string | undefined {
+  return result.data[ImportAttributes.KEY_MATERIAL_ID];
+}
+
 function resultData(keyArn: string, keyMaterialId: string | undefined, validTo: Date | undefined): Record<string, string> {
   return {
-    KeyArn: keyArn,
-    KeyId: keyArn.substring(keyArn.indexOf(':key/') + 5),
-    KeyMaterialId: keyMaterialId ?? '',
-    ValidTo: validTo ? validTo.toISOString() : '',
+    [ImportAttributes.KEY_ARN]: keyArn,
+    [ImportAttributes.KEY_ID]: keyArn.substring(keyArn.indexOf(':key/') + 5),
+    [ImportAttributes.KEY_MATERIAL_ID]: keyMaterialId ?? '',
+    [ImportAttributes.VALID_TO]: validTo ? validTo.toISOString() : '',
   };
 }
 
@@ -284,9 +297,9 @@ function requireBytes(value: Uint8Array | undefined, name: string): Uint8Array {
 
 /** Settles both; if either fails, closes the source that did open (zeroing its material) and rethrows. */
 async function allOrClose(
-  parameters: Promise<GetParametersForImportCommandOutput>,
+  parameters: Promise<GetParametersForImportCommandOutput | undefined>,
   source: Promise<PreparedSource>,
-): Promise<[GetParametersForImportCommandOutput, PreparedSource]> {
+): Promise<[GetParametersForImportCommandOutput | undefined, PreparedSource]> {
   const [p, m] = await Promise.allSettled([parameters, source]);
   if (p.status === 'fulfilled' && m.status === 'fulfilled') return [p.value, m.value];
   if (m.status === 'fulfilled') await m.value.close();
@@ -294,9 +307,14 @@ async function allOrClose(
   throw m.status === 'rejected' ? m.reason : (p as PromiseRejectedResult).reason;
 }
 
-/** Turns a KMS error into a message that says what happened to which key and what to do. */
+/**
+ * Turns a KMS error into a message that says what happened to which key and what to do; the
+ * material source explains ImportKeyMaterial's refusals of its material where it knows better.
+ */
 function kmsError(e: unknown, props: ImportResourceProperties): Error {
   const err = e as { name?: string; message?: string };
+  const explained = explainImportFailure(props, err.name);
+  if (explained) return explained;
   const key = `key ${props.KeyArn}`;
   const detail = err.message ? `: ${err.message}` : '';
   switch (err.name) {

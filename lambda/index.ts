@@ -1,11 +1,11 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { ErrorCodes, ImportResourceProperties, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties, RenewalEvent } from '../lib/private/contract';
+import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes, ImportResourceProperties, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties, RenewalEvent } from '../lib/private/contract';
 import { ANSWER_MARGIN_SECONDS } from '../lib/private/quota-budget';
 import { abortAllClients } from './aws';
 import { sendResponse } from './cfn-response';
 import { ImportError } from './errors';
 import { checkResponseUrl, verifyEventOrigin } from './event-origin';
-import { create, ImportResult, remove, removeChangesState, renew, update } from './importer';
+import { create, ImportResult, materialId, remove, removeChangesState, renew, update } from './importer';
 import { lookUpPrimary } from './primary-lookup';
 
 /** Time kept back to answer CloudFormation before Lambda stops the function. */
@@ -44,7 +44,7 @@ async function customResource(event: CloudFormationCustomResourceEvent, context:
   }
   const physicalResourceId = result?.physicalResourceId
     ?? (event.RequestType === 'Create' ? `import-failed-${event.RequestId}` : event.PhysicalResourceId);
-  log(failure ? 'failed' : 'succeeded', { ...base, durationMs: Date.now() - started, reason: failure, keyMaterialId: result?.data.KeyMaterialId });
+  log(failure ? 'failed' : 'succeeded', { ...base, durationMs: Date.now() - started, reason: failure, keyMaterialId: result && materialId(result) });
   await sendResponse(event.ResponseURL, {
     Status: failure ? 'FAILED' : 'SUCCESS',
     Reason: failure ? `${failure} (resource ${event.LogicalResourceId})` : undefined,
@@ -69,7 +69,7 @@ async function renewal(event: RenewalEvent, context: LambdaContext): Promise<voi
       log('renewal not due yet', { keyArn: props.KeyArn });
       return;
     }
-    log('renewed key material', { keyArn: props.KeyArn, validTo: result.data.ValidTo, keyMaterialId: result.data.KeyMaterialId });
+    log('renewed key material', { keyArn: props.KeyArn, validTo: result.data[ImportAttributes.VALID_TO], keyMaterialId: materialId(result) });
   } catch (e) {
     log('renewal failed', { keyArn: event.properties?.KeyArn, reason: reason(e) });
     // Only the reason travels on: the original error may carry request details we do not log.
@@ -97,14 +97,24 @@ async function withDeadline<T>(context: LambdaContext, work: (signal: AbortSigna
   }
 }
 
-/** Every import event changes a key, except a Delete without crypto-shredding; a primary lookup only reads. */
+/**
+ * Every import event changes a key, except a Delete without crypto-shredding; a primary lookup
+ * only reads, and a resource of another type is refused without acting.
+ */
 function changesState(event: CloudFormationCustomResourceEvent): boolean {
-  if (event.ResourceType === PRIMARY_LOOKUP_RESOURCE_TYPE) return false;
+  if (event.ResourceType !== IMPORT_RESOURCE_TYPE) return false;
   return event.RequestType !== 'Delete' || removeChangesState(event.ResourceProperties as unknown as ImportResourceProperties, event.PhysicalResourceId);
 }
 
 function dispatch(event: CloudFormationCustomResourceEvent, signal: AbortSignal): Promise<ImportResult> {
   const ctx = { signal, log };
+  if (event.ResourceType !== IMPORT_RESOURCE_TYPE && event.ResourceType !== PRIMARY_LOOKUP_RESOURCE_TYPE) {
+    // Not a resource this handler makes: nothing is changed. Its Delete succeeds, so that a stack
+    // that once pointed such a resource at this function can still be deleted.
+    return event.RequestType === 'Delete'
+      ? Promise.resolve({ physicalResourceId: event.PhysicalResourceId, data: {} })
+      : Promise.reject(new ImportError(ErrorCodes.INVALID_PROPERTY, `resource type '${event.ResourceType}' is not one this handler serves (${IMPORT_RESOURCE_TYPE}, ${PRIMARY_LOOKUP_RESOURCE_TYPE}); nothing was changed`));
+  }
   if (event.ResourceType === PRIMARY_LOOKUP_RESOURCE_TYPE) {
     return event.RequestType === 'Delete'
       ? Promise.resolve({ physicalResourceId: event.PhysicalResourceId, data: {} })

@@ -1,5 +1,5 @@
 import { createPrivateKey, KeyObject } from 'crypto';
-import { ErrorCodes } from '../lib/private/contract';
+import { ErrorCodes, MaterialEncodings } from '../lib/private/contract';
 import { IMPORTABLE_KEY_SPECS } from '../lib/private/import-rules';
 import { ImportError } from './errors';
 
@@ -15,23 +15,23 @@ import { ImportError } from './errors';
 export function decodeText(text: string, encoding: string, what: string): Buffer {
   const compact = text.replace(/\s+/g, '');
   switch (encoding) {
-    case 'BASE64': {
+    case MaterialEncodings.BASE64: {
       if (compact.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 === 1) {
-        throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${what} is not valid base64 (${compact.length} characters after removing white space); store the material base64-encoded, e.g. from 'openssl rand -base64 32'`);
+        throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${what} is not valid base64 (${compact.length} characters after removing white space); store it base64-encoded (as 'openssl rand -base64 32' or 'base64' prints it)`);
       }
       return Buffer.from(compact, 'base64');
     }
-    case 'HEX': {
+    case MaterialEncodings.HEX: {
       const hex = compact.replace(/^0x/i, '');
       if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) {
         throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `${what} is not valid hexadecimal (${hex.length} characters, an even number of 0-9a-f expected); store it e.g. from 'openssl rand -hex 32'`);
       }
       return Buffer.from(hex, 'hex');
     }
-    case 'PEM':
+    case MaterialEncodings.PEM:
       return pemToPkcs8Der(text, what);
     default:
-      throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `encoding '${encoding}' is not one of BINARY, BASE64, HEX, PEM`);
+      throw new ImportError(ErrorCodes.MATERIAL_ENCODING, `encoding '${encoding}' is not one of ${Object.values(MaterialEncodings).join(', ')}`);
   }
 }
 

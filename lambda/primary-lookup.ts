@@ -1,5 +1,5 @@
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { ErrorCodes, PrimaryLookupProperties } from '../lib/private/contract';
+import { ErrorCodes, PrimaryLookupAttributes, PrimaryLookupProperties } from '../lib/private/contract';
 import { kmsClient } from './aws';
 import { ImportError } from './errors';
 import type { ImportResult } from './importer';
@@ -30,5 +30,5 @@ export async function lookUpPrimary(props: PrimaryLookupProperties): Promise<Imp
   if (meta.KeySpec !== props.KeySpec || meta.KeyUsage !== props.KeyUsage) {
     throw new ImportError(ErrorCodes.KEY_SPEC_USAGE, `${name} is ${meta.KeySpec}/${meta.KeyUsage} but the replica was declared ${props.KeySpec}/${props.KeyUsage}; declare the replica with the primary's keySpec and keyUsage`);
   }
-  return { physicalResourceId: meta.Arn, data: { Arn: meta.Arn } };
+  return { physicalResourceId: meta.Arn, data: { [PrimaryLookupAttributes.ARN]: meta.Arn } };
 }

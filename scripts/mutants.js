@@ -72,14 +72,14 @@ const MUTANTS = [
     file: 'lambda/sources/secrets-manager.ts',
     from: '    close() {\n      material.fill(0);\n    },',
     to: '    close() {\n    },',
-    tests: ['test/lambda/coverage-secrets-manager.test.ts', 'test/lambda/importer.test.ts'],
+    tests: ['test/lambda/secrets-manager.test.ts', 'test/lambda/importer.test.ts'],
   },
   {
     name: 'the SDK\'s SecretBinary is not zeroed',
-    file: 'lambda/sources/secrets-manager.ts',
-    from: '    const bytes = Buffer.from(response.SecretBinary);\n    response.SecretBinary.fill(0);\n',
-    to: '    const bytes = Buffer.from(response.SecretBinary);\n',
-    tests: ['test/lambda/coverage-secrets-manager.test.ts', 'test/lambda/importer.test.ts'],
+    file: 'lambda/secret.ts',
+    from: '    const binary = Buffer.from(response.SecretBinary);\n    response.SecretBinary.fill(0);\n',
+    to: '    const binary = Buffer.from(response.SecretBinary);\n',
+    tests: ['test/lambda/secret.test.ts', 'test/lambda/secrets-manager.test.ts', 'test/lambda/importer.test.ts'],
   },
   {
     name: 'the handler logs the material (util.inspect form)',
@@ -99,10 +99,10 @@ const MUTANTS = [
   },
   {
     name: 'a missing jsonField lists the field names (the secret\'s text)',
-    file: 'lambda/sources/secrets-manager.ts',
+    file: 'lambda/secret.ts',
     from: '(it has ${count} field${count === 1 ? \'\' : \'s\'}, none named so;',
     to: '(fields: ${Object.keys(parsed as object).join(\', \')}; ${count}',
-    tests: ['test/lambda/coverage-secrets-manager.test.ts'],
+    tests: ['test/lambda/secrets-manager.test.ts'],
   },
   {
     name: 'an unknown PEM label is echoed',

@@ -1,6 +1,7 @@
 /**
- * The contract between the construct (lib/) and the handler (lambda/): the custom resource's
- * type, its property names and the attributes the handler answers with.
+ * The contract between the construct (lib/), the handler (lambda/) and the test kit (testing/):
+ * the custom resources' types, their property names, the encodings of a secret's value, the
+ * attributes the handler answers with and the error codes. Each is defined here and only here.
  *
  * CloudFormation hands every property value to the handler as a string, so every field here is
  * a string. Only ARNs and references travel in these properties, never key material.
@@ -48,15 +49,14 @@ export interface SecretsManagerSourceProperties {
   readonly VersionId?: string;
   readonly VersionStage?: string;
   /**
-   * How the secret value encodes the material: one of {@link MATERIAL_ENCODINGS}. Absent: a
+   * How the secret value encodes the material: one of {@link MaterialEncodings}. Absent: a
    * SecretBinary is raw bytes (DER for private keys), a SecretString base64 (symmetric, HMAC) or PEM.
    */
-  readonly Encoding?: string;
+  readonly Encoding?: MaterialEncodingName;
   /** Read this top-level field of a JSON SecretString instead of the whole string. */
   readonly JsonField?: string;
 }
 
-// --- PKCS#11 HSM source (issue 5; see lib/pkcs11-material.ts, lambda/sources/pkcs11.ts) ---
 /**
  * The key stays in an HSM, which wraps it itself (C_WrapKey) under the KMS wrapping public key.
  * Only references travel: the library path, the token and key names, and the ARN of the secret
@@ -77,10 +77,23 @@ export interface Pkcs11SourceProperties {
   /** CKA_ID of the key to import, in hexadecimal. */
   readonly KeyId?: string;
 }
-// --- end PKCS#11 ---
-
-export const MATERIAL_ENCODINGS = ['BINARY', 'BASE64', 'HEX', 'PEM'] as const;
-export type MaterialEncodingName = (typeof MATERIAL_ENCODINGS)[number];
+/**
+ * How a secret's value encodes the material: the values of the public `KeyMaterialEncoding`
+ * (lib/key-material.ts), which the handler decodes (lambda/material.ts). The construct puts an
+ * enum value into `SecretsManagerSourceProperties.Encoding`, which is typed with these names, so
+ * an enum value missing here does not compile.
+ */
+export const MaterialEncodings = {
+  /** A SecretBinary: the raw bytes (symmetric, HMAC) or DER PKCS#8 (RSA, ECC, SM2). */
+  BINARY: 'BINARY',
+  /** A base64 SecretString. */
+  BASE64: 'BASE64',
+  /** A hexadecimal SecretString. */
+  HEX: 'HEX',
+  /** A PEM SecretString holding one private key. */
+  PEM: 'PEM',
+} as const;
+export type MaterialEncodingName = (typeof MaterialEncodings)[keyof typeof MaterialEncodings];
 
 export interface ExpirationProperties {
   /** KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE, sent to KMS explicitly. */
@@ -139,12 +152,22 @@ export interface RenewalEvent {
   readonly renewAfterSeconds?: string;
 }
 
-/** Attributes the handler returns (`Fn::GetAtt` names). */
+/** Attributes the import handler returns (`Fn::GetAtt` names). */
 export const ImportAttributes = {
   KEY_ARN: 'KeyArn',
   KEY_ID: 'KeyId',
+  /** The key's current material (DescribeKey's CurrentKeyMaterialId); empty before KMS names one. */
   KEY_MATERIAL_ID: 'KeyMaterialId',
+  /** ISO 8601 expiry of the key's material; empty when it does not expire. */
   VALID_TO: 'ValidTo',
+  /** Phase 1 of the offline flow only: ISO 8601 expiry of the import parameters it published. */
+  PARAMETERS_VALID_TO: 'ParametersValidTo',
+} as const;
+
+/** Attributes the primary key lookup returns (`Fn::GetAtt` names). */
+export const PrimaryLookupAttributes = {
+  /** ARN of the multi-Region primary key. */
+  ARN: 'Arn',
 } as const;
 
 /**

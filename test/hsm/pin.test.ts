@@ -30,9 +30,9 @@ test.each([
   await expect(readPin(source())).rejects.toMatchObject({ code, message: expect.stringContaining(message) });
 });
 
-test('other errors pass through unchanged (the SDK retried them already)', async () => {
+test('other errors are AwsError, with their name and message, as for any secret (the SDK retried them already)', async () => {
   secrets.on(GetSecretValueCommand).rejects(named('InternalServiceError'));
-  await expect(readPin(source())).rejects.toThrow('InternalServiceError message');
+  await expect(readPin(source())).rejects.toMatchObject({ code: 'AwsError', message: `InternalServiceError from Secrets Manager reading the HSM PIN secret ${ARN}: InternalServiceError message` });
 });
 
 test('a PIN secret ARN that is not one is refused before any call', async () => {
@@ -42,8 +42,8 @@ test('a PIN secret ARN that is not one is refused before any call', async () => 
 
 test.each([
   ['not json {', "is not a JSON object, but pinJsonField 'pin' was given"],
-  ['{"other":"x"}', "has no string field 'pin'"],
-  ['["x"]', "has no string field 'pin'"],
+  ['{"other":"x"}', "has no field 'pin' (it has 1 field, none named so"],
+  ['["x"]', "is JSON but not an object, so it has no field 'pin'"],
 ])('a JSON field that cannot be read is named, and the value is not echoed: %s', async (value, message) => {
   secrets.on(GetSecretValueCommand).resolves({ SecretString: value });
   const error = await readPin(source({ PinJsonField: 'pin' })).catch((e) => e);

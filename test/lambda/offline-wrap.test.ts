@@ -91,11 +91,11 @@ describe('offline wrap, phase 1', () => {
     expect(secrets).toHaveReceivedCommand(PutSecretValueCommand);
   });
 
-  test('a parameters secret that cannot be written is a MaterialSource error naming it and the cause', async () => {
+  test('a parameters secret that cannot be written is an AccessDenied error naming it and the cause', async () => {
     secrets.on(PutSecretValueCommand).rejects(named('AccessDeniedException', 'not authorized to perform secretsmanager:PutSecretValue'));
     const e = await failure(create(props(phase1), ctx));
-    expect(e.code).toBe('MaterialSource');
-    expect(e.message).toBe(`could not publish the import parameters to secret ${PARAMS_ARN}: AccessDeniedException: not authorized to perform secretsmanager:PutSecretValue`);
+    expect(e.code).toBe('AccessDenied');
+    expect(e.message).toBe(`the import handler may not write secret ${PARAMS_ARN}: not authorized to perform secretsmanager:PutSecretValue; check the secret's resource policy and, for a customer managed key, its key policy`);
   });
 
   test('a parameters secret ARN of another service is refused', async () => {
@@ -130,8 +130,8 @@ describe('offline wrap, phase 2', () => {
     expect(kms).toHaveReceivedCommandWith(ImportKeyMaterialCommand, {
       KeyId: KEY_ARN, ImportToken: Buffer.from('published-token'), EncryptedKeyMaterial: WRAPPED, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
     });
-    expect(result.data).toEqual({ KeyArn: KEY_ARN, KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', KeyMaterialId: 'f'.repeat(64), ValidTo: '', ParametersValidTo: '' });
-    expect(log).toHaveBeenCalledWith('imported offline-wrapped key material', { keyArn: KEY_ARN, parametersValidTo: undefined });
+    expect(result.data).toEqual({ KeyArn: KEY_ARN, KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', KeyMaterialId: 'f'.repeat(64), ValidTo: '' });
+    expect(log).toHaveBeenCalledWith('imported key material', { keyArn: KEY_ARN, keyMaterialId: 'f'.repeat(64), validTo: undefined });
   });
 
   test('a wrapped SecretBinary is imported as is', async () => {
@@ -210,22 +210,23 @@ describe('offline wrap, phase 2', () => {
     secrets.on(GetSecretValueCommand, { SecretId: WRAPPED_ARN }).resolves({ SecretString: value });
     const e = await failure(create(props(phase2), ctx));
     expect(e.code).toBe('MaterialEncoding');
-    expect(e.message).toBe(`secret ${WRAPPED_ARN} must hold the wrapped key material as base64 text or as a SecretBinary (${length} characters that are not base64)`);
+    expect(e.message).toBe(`the wrapped material in secret ${WRAPPED_ARN} (version v-9) is not valid base64 (${length} characters after removing white space); store it base64-encoded (as 'openssl rand -base64 32' or 'base64' prints it)`);
+    expect(kms).not.toHaveReceivedCommand(ImportKeyMaterialCommand);
   });
 
-  test('a wrapped secret with neither a string nor a binary value is a MaterialEncoding error', async () => {
+  test('a wrapped secret with neither a string nor a binary value is a MaterialSource error', async () => {
     secrets.on(GetSecretValueCommand, { SecretId: WRAPPED_ARN }).resolves({});
-    await expect(failure(create(props(phase2), ctx))).resolves.toMatchObject({ code: 'MaterialEncoding', message: expect.stringContaining('(0 characters that are not base64)') });
+    await expect(failure(create(props(phase2), ctx))).resolves.toMatchObject({ code: 'MaterialSource', message: `secret ${WRAPPED_ARN} (version v-9) has no value` });
   });
 
-  test('a wrapped secret the handler may not read is an AccessDenied error', async () => {
+  test('the secrets are read through the one reader: a wrapped secret the handler may not read is an AccessDenied error naming its version', async () => {
     secrets.on(GetSecretValueCommand, { SecretId: WRAPPED_ARN }).rejects(named('AccessDeniedException', 'denied'));
-    await expect(failure(create(props(phase2), ctx))).resolves.toMatchObject({ code: 'AccessDenied', message: `cannot read secret ${WRAPPED_ARN}: AccessDeniedException: denied` });
+    await expect(failure(create(props(phase2), ctx))).resolves.toMatchObject({ code: 'AccessDenied', message: `the import handler may not read secret ${WRAPPED_ARN} (version v-9): denied; check the secret's resource policy and, for a customer managed key, its key policy` });
   });
 
   test('a parameters secret that does not exist is a MaterialSource error', async () => {
     secrets.on(GetSecretValueCommand, { SecretId: PARAMS_ARN }).rejects(named('ResourceNotFoundException', 'not found'));
-    await expect(failure(create(props(phase2), ctx))).resolves.toMatchObject({ code: 'MaterialSource', message: `cannot read secret ${PARAMS_ARN}: ResourceNotFoundException: not found` });
+    await expect(failure(create(props(phase2), ctx))).resolves.toMatchObject({ code: 'MaterialSource', message: `secret ${PARAMS_ARN} was not found; check that it exists in that region and account (and the version, if pinned)` });
   });
 
   test.each([
