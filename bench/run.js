@@ -616,7 +616,7 @@ function report(r) {
     ]));
   }
 
-  out.push('\n## Goals (issue 9)\n\n');
+  out.push('\n## Goals (docs/decisions/0008)\n\n');
   out.push(table(['goal', 'measured', 'met'], r.goalCheck.map((g) => [g.goal, g.measured, g.met ? 'yes' : '**no**'])));
   out.push(`\nTotal bench time ${r.totalSeconds} s; load average ${r.machine.loadAverageAtStart.join('/')} at start, ${r.machine.loadAverageAtEnd.join('/')} at end.\n`);
   return out.join('');
