@@ -30,7 +30,7 @@ function buildAsset(name, esbuildOptions, addFiles) {
   const outdir = path.join(assetsDir, name);
   const staging = `${outdir}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
-  esbuild.buildSync({
+  const options = {
     entryPoints: [path.join(root, 'lambda', 'index.ts')],
     outfile: path.join(staging, 'index.js'),
     bundle: true,
@@ -42,11 +42,12 @@ function buildAsset(name, esbuildOptions, addFiles) {
     legalComments: 'none',
     logLevel: 'warning',
     ...esbuildOptions,
-  });
+  };
+  esbuild.buildSync(options);
   addFiles?.(staging);
   fs.rmSync(outdir, { recursive: true, force: true });
   fs.renameSync(staging, outdir);
-  report(outdir, handlerBundleTarget());
+  report(outdir, options.target);
 }
 
 function report(outdir, target) {
