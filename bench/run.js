@@ -16,6 +16,8 @@
 //   quotas.js    LocalCloud deployments under KMS's default request quotas, against the floor
 //                4·(N−1) s; BENCH_ONLY=quotas runs only this part (BENCH_QUOTA_KEYS=1,10,50 to
 //                choose the stack sizes) and merges it into bench/results.json
+//                BENCH_ONLY=cold runs only the asset size and cold-start rows of the default handler
+//                (with BENCH_BASELINE_HANDLER_DIR: of a baseline build too, interleaved) and merges them
 // Everything listens on 127.0.0.1 only; every loop is bounded in count and every child in time.
 const { fork, spawn } = require('child_process');
 const crypto = require('crypto');
@@ -602,6 +604,7 @@ function report(r) {
   out.push(quotaReport(r.quotas));
 
   const m = r.manual;
+  const c = r.cold;
   if (m.skipped) {
     out.push(`\n## Versus the manual flow: skipped (${m.skipped})\n`);
   } else {
