@@ -235,7 +235,7 @@ export class ImportProvider extends Construct {
     const limit = importsWithinBudget(this.timeoutSeconds);
     if (this.imports === limit + 1) {
       Annotations.of(Stack.of(this)).addWarningV2('cdk-kms-byok:importQuota',
-        `This stack imports key material into more than ${limit} keys through ${this.node.path}. KMS allows one GetParametersForImport every ${GET_PARAMETERS_INTERVAL_SECONDS} seconds per account and Region by default, so the last imports may not get their turn within the import handler's ${this.timeoutSeconds / 60} minutes and the deployment would roll back. Split the keys over several stacks deployed one after the other, or ask for a higher "GetParametersForImport request rate" in Service Quotas (docs/decisions/0009-imports-under-request-quotas.md).`);
+        `This stack imports key material into more than ${limit} keys. KMS allows one GetParametersForImport every ${GET_PARAMETERS_INTERVAL_SECONDS} seconds per account and Region by default, so the last imports may not get their turn within the ${this.timeoutSeconds / 60} minutes of the import handler ${this.node.path} and the deployment would roll back. Split the keys over several stacks deployed one after the other, or ask for a higher "GetParametersForImport request rate" in Service Quotas (docs/decisions/0009-imports-under-request-quotas.md).`);
     }
   }
 }
