@@ -294,11 +294,12 @@ async function mainColdOnly() {
       secrets: [{ name: `bench/cold-${crypto.randomBytes(4).toString('hex')}`, secretString: materials.SYMMETRIC_DEFAULT.secretString }],
     });
     const sym = { keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', algorithm: 'RSAES_OAEP_SHA_256', keyArn: keyArns[0], secretArn: secretArns[0], ...materials.SYMMETRIC_DEFAULT };
-    // Rounds of a few cold starts per build in turn, so that a change of load hits both builds.
-    const rounds = 3;
+    // Rounds of a few cold starts per build in turn, so that a change of load hits both builds;
+    // which build goes first alternates.
+    const rounds = 4;
     const samples = builds.map(() => []);
     for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < builds.length; i++) {
+      for (const i of builds.map((_, j) => (round % 2 ? builds.length - 1 - j : j))) {
         const count = Math.ceil(PLAN.coldStarts / rounds);
         samples[i].push(...await measureCold({ ctl: services.ctl, endpoints: services.endpoints, node, handlerFile: path.join(builds[i].dir, 'index.js'), sym, count, raw: true }));
       }
