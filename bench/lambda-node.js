@@ -1,6 +1,6 @@
 'use strict';
-// The Node.js that the import handler runs on in Lambda (lib/import-provider.ts HANDLER_RUNTIME,
-// nodejs24.x), for the handler sections of the benchmark: the handler's CPU depends on the Node
+// The Node.js that the import handler runs on in Lambda (HANDLER_RUNTIME in
+// lib/private/handler-runtime.ts), for the handler sections of the benchmark: the handler's CPU depends on the Node
 // and OpenSSL versions (measured: node 24 parses a private key in about half the time of node 20),
 // so its figures are taken on the runtime the function really has.
 //
@@ -18,10 +18,8 @@ const ROOT = path.join(__dirname, '..');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'cdk-kms-byok-bench');
 
 function runtimeMajor() {
-  const { HANDLER_RUNTIME } = require('../lib/import-provider');
-  const m = /^nodejs(\d+)\.x$/.exec(HANDLER_RUNTIME.name);
-  if (!m) throw new Error(`unexpected handler runtime ${HANDLER_RUNTIME.name}`);
-  return Number(m[1]);
+  const { HANDLER_RUNTIME, nodeMajorOf } = require('../lib/private/handler-runtime');
+  return nodeMajorOf(HANDLER_RUNTIME);
 }
 
 function versionOf(binary) {

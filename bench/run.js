@@ -16,6 +16,8 @@
 //   quotas.js    LocalCloud deployments under KMS's default request quotas, against the floor
 //                4·(N−1) s; BENCH_ONLY=quotas runs only this part (BENCH_QUOTA_KEYS=1,10,50 to
 //                choose the stack sizes) and merges it into bench/results.json
+//                BENCH_ONLY=cold runs only the asset size and cold-start rows of the default handler
+//                (with BENCH_BASELINE_HANDLER_DIR: of a baseline build too, interleaved) and merges them
 // Everything listens on 127.0.0.1 only; every loop is bounded in count and every child in time.
 const { fork, spawn } = require('child_process');
 const crypto = require('crypto');
@@ -162,30 +164,35 @@ async function makeMaterials() {
   };
 }
 
-/** Bytes of the handler asset, raw and as a zip (deflate level 9 per file plus zip headers). */
-function bundleSize() {
+/**
+ * Bytes of a handler asset, raw and as a zip (deflate level 9 per file plus zip headers, as the
+ * CDK zips an asset directory), and its native (`.node`) files.
+ */
+function bundleSize(dir = ASSET_DIR) {
   const files = [];
-  (function walk(dir) {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const f = path.join(dir, e.name);
+  (function walk(d) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name);
       if (e.isDirectory()) walk(f);
       else files.push(f);
     }
-  })(ASSET_DIR);
+  })(dir);
   const zipped = (f) => {
     const data = fs.readFileSync(f);
-    const name = Buffer.byteLength(path.relative(ASSET_DIR, f));
+    const name = Buffer.byteLength(path.relative(dir, f));
     return { raw: data.length, zip: zlib.deflateRawSync(data, { level: 9 }).length + 30 + 46 + 2 * name };
   };
   const all = files.map(zipped);
-  const index = zipped(path.join(ASSET_DIR, 'index.js'));
+  const index = zipped(path.join(dir, 'index.js'));
+  const native = files.filter((f) => f.endsWith('.node'));
   return {
     files: files.length,
     totalBytes: all.reduce((s, x) => s + x.raw, 0),
     totalZipBytes: all.reduce((s, x) => s + x.zip, 0) + 22,
     indexJsBytes: index.raw,
     indexJsZipBytes: index.zip + 22,
-    nativeBytes: files.filter((f) => f.endsWith('.node')).reduce((s, f) => s + fs.statSync(f).size, 0),
+    nativeFiles: native.length,
+    nativeBytes: native.reduce((s, f) => s + fs.statSync(f).size, 0),
   };
 }
 
@@ -226,8 +233,97 @@ async function mainQuotasOnly() {
   log(`done; quota rows in ${path.relative(ROOT, RESULTS_FILE)}`);
 }
 
+/**
+ * Cold starts of the default handler: PLAN.coldStarts fresh processes on the function's Node.js,
+ * each timing `require` of the bundle, then two Create imports of a Secrets Manager key.
+ */
+async function measureCold({ ctl, endpoints, node, handlerFile, sym, count = PLAN.coldStarts, raw = false }) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-bench-'));
+  const cold = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const { urls } = await ctl('responseUrls', { count: 2 });
+      const files = urls.map((responseUrl, j) => {
+        const f = path.join(tmp, `event-${i}-${j}.json`);
+        fs.writeFileSync(f, JSON.stringify(importEvent({ ...sym, responseUrl })));
+        return f;
+      });
+      const { wallMs, stdout } = await spawnTimed(node.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: { ...lambdaEnv(endpoints), BENCH_HANDLER_FILE: handlerFile }, timeoutMs: LIMITS.cold });
+      await checkAnswers(endpoints.control, urls.map((responseUrl, j) => ({ responseUrl, what: `cold start ${i}, import ${j + 1}` })));
+      cold.push({ processMs: wallMs, ...JSON.parse(stdout.trim().split('\n').pop()) });
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return raw ? cold : summarizeCold(cold, node);
+}
+
+function summarizeCold(cold, node) {
+  return {
+    node: node.version,
+    processes: cold.length,
+    bootMs: summary(cold.map((c) => c.bootMs), 1),
+    requireMs: summary(cold.map((c) => c.requireMs), 1),
+    requireCpuMs: summary(cold.map((c) => c.requireCpuMs), 1),
+    firstInvocationMs: summary(cold.map((c) => c.invocations[0].wallMs), 1),
+    firstInvocationCpuMs: summary(cold.map((c) => c.invocations[0].cpuMs), 1),
+    secondInvocationMs: summary(cold.map((c) => c.invocations[1].wallMs), 1),
+    secondInvocationCpuMs: summary(cold.map((c) => c.invocations[1].cpuMs), 1),
+    processMs: summary(cold.map((c) => c.processMs), 1),
+  };
+}
+
+/**
+ * BENCH_ONLY=cold: the handler asset's size and cold starts of the default handler, for this
+ * build and, with BENCH_BASELINE_HANDLER_DIR, for a baseline build measured in the same run
+ * (interleaved, so that both see the same load); merged into the existing results file.
+ */
+async function mainColdOnly() {
+  const results = fs.existsSync(RESULTS_FILE) ? JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) : { plan: PLAN };
+  snapshotAsset();
+  if (BASELINE_SOURCE_DIR) snapshotAsset(BASELINE_SOURCE_DIR, BASELINE_DIR);
+  const node = lambdaNode(log);
+  log(`cold starts on node ${node.version} (${node.source}): ${PLAN.coldStarts} fresh processes per build`);
+  const [pairs, materials] = await Promise.all([generatePairs({ RSA_4096: 1 }), makeMaterials()]);
+  const services = await startServices(pairs);
+  const builds = [{ label: 'this build', dir: ASSET_DIR, source: SOURCE_ASSET_DIR }, ...(BASELINE_SOURCE_DIR ? [{ label: 'baseline', dir: BASELINE_DIR, source: BASELINE_SOURCE_DIR }] : [])];
+  const measured = [];
+  try {
+    const { keyArns, secretArns } = await services.ctl('setup', {
+      keys: [{ keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT' }],
+      secrets: [{ name: `bench/cold-${crypto.randomBytes(4).toString('hex')}`, secretString: materials.SYMMETRIC_DEFAULT.secretString }],
+    });
+    const sym = { keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', algorithm: 'RSAES_OAEP_SHA_256', keyArn: keyArns[0], secretArn: secretArns[0], ...materials.SYMMETRIC_DEFAULT };
+    // Rounds of a few cold starts per build in turn, so that a change of load hits both builds;
+    // which build goes first alternates.
+    const rounds = 4;
+    const samples = builds.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (const i of builds.map((_, j) => (round % 2 ? builds.length - 1 - j : j))) {
+        const count = Math.ceil(PLAN.coldStarts / rounds);
+        samples[i].push(...await measureCold({ ctl: services.ctl, endpoints: services.endpoints, node, handlerFile: path.join(builds[i].dir, 'index.js'), sym, count, raw: true }));
+      }
+    }
+    builds.forEach((b, i) => measured.push({ ...b, cold: summarizeCold(samples[i], node) }));
+  } finally {
+    await services.stop();
+  }
+  const [self, base] = measured;
+  results.lambdaNode = { runtime: node.runtime, version: node.version, source: node.source };
+  results.bundle = { source: path.relative(ROOT, SOURCE_ASSET_DIR) || SOURCE_ASSET_DIR, ...bundleSize(ASSET_DIR) };
+  results.cold = { date: new Date().toISOString(), loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))), ...self.cold };
+  const pkcs11Dir = path.join(path.dirname(SOURCE_ASSET_DIR), 'import-handler-pkcs11');
+  if (fs.existsSync(path.join(pkcs11Dir, 'index.js'))) results.bundlePkcs11 = { source: path.relative(ROOT, pkcs11Dir), ...bundleSize(pkcs11Dir) };
+  else delete results.bundlePkcs11;
+  if (base) results.coldBaseline = { source: base.source, bundle: bundleSize(BASELINE_DIR), cold: base.cold };
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(coldReport(results));
+  log(`done; cold-start rows in ${path.relative(ROOT, RESULTS_FILE)}`);
+}
+
 async function main() {
   if (process.env.BENCH_ONLY === 'quotas') return mainQuotasOnly();
+  if (process.env.BENCH_ONLY === 'cold') return mainColdOnly();
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))) },
@@ -237,6 +333,8 @@ async function main() {
   snapshotAsset();
   if (BASELINE_SOURCE_DIR) snapshotAsset(BASELINE_SOURCE_DIR, BASELINE_DIR);
   results.bundle = { source: path.relative(ROOT, SOURCE_ASSET_DIR) || SOURCE_ASSET_DIR, ...bundleSize() };
+  const pkcs11Dir = path.join(path.dirname(SOURCE_ASSET_DIR), 'import-handler-pkcs11');
+  if (fs.existsSync(path.join(pkcs11Dir, 'index.js'))) results.bundlePkcs11 = { source: path.relative(ROOT, pkcs11Dir), ...bundleSize(pkcs11Dir) };
   const handlerEnv = { BENCH_HANDLER_FILE: path.join(ASSET_DIR, 'index.js') };
   const node = lambdaNode(log);
   results.lambdaNode = { runtime: node.runtime, version: node.version, source: node.source };
@@ -294,35 +392,7 @@ async function main() {
     await checkAnswers(endpoints.control, pending);
 
     log(`cold starts: ${PLAN.coldStarts} fresh processes`);
-    const sym = cells[defaultCells[0]];
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-bench-'));
-    const cold = [];
-    try {
-      for (let i = 0; i < PLAN.coldStarts; i++) {
-        const { urls } = await ctl('responseUrls', { count: 2 });
-        const files = urls.map((responseUrl, j) => {
-          const f = path.join(tmp, `event-${i}-${j}.json`);
-          fs.writeFileSync(f, JSON.stringify(importEvent({ ...sym, responseUrl })));
-          return f;
-        });
-        const { wallMs, stdout } = await spawnTimed(node.execPath, [path.join(__dirname, 'cold.js'), ...files], { env: { ...lambdaEnv(endpoints), ...handlerEnv }, timeoutMs: LIMITS.cold });
-        await checkAnswers(endpoints.control, urls.map((responseUrl, j) => ({ responseUrl, what: `cold start ${i}, import ${j + 1}` })));
-        cold.push({ processMs: wallMs, ...JSON.parse(stdout.trim().split('\n').pop()) });
-      }
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-    results.cold = {
-      processes: cold.length,
-      bootMs: summary(cold.map((c) => c.bootMs), 1),
-      requireMs: summary(cold.map((c) => c.requireMs), 1),
-      requireCpuMs: summary(cold.map((c) => c.requireCpuMs), 1),
-      firstInvocationMs: summary(cold.map((c) => c.invocations[0].wallMs), 1),
-      firstInvocationCpuMs: summary(cold.map((c) => c.invocations[0].cpuMs), 1),
-      secondInvocationMs: summary(cold.map((c) => c.invocations[1].wallMs), 1),
-      secondInvocationCpuMs: summary(cold.map((c) => c.invocations[1].cpuMs), 1),
-      processMs: summary(cold.map((c) => c.processMs), 1),
-    };
+    results.cold = await measureCold({ ctl, endpoints, node, handlerFile: handlerEnv.BENCH_HANDLER_FILE, sym: cells[defaultCells[0]] });
 
     const haveCli = ['aws', 'openssl'].every((cmd) => require('child_process').spawnSync('bash', ['-c', `command -v ${cmd}`]).status === 0);
     log(haveCli ? `manual flow (AWS CLI + openssl): ${PLAN.manualRuns} runs` : 'manual flow skipped: the AWS CLI or openssl is not installed');
@@ -434,6 +504,31 @@ function table(headers, rows) {
 
 const kb = (b) => `${(b / 1024).toFixed(0)} KiB`;
 
+/** The asset and cold-start section: this build, and the baseline build when one was measured. */
+function coldReport(r) {
+  const out = [`\n## Handler asset and cold start (default handler, Secrets Manager material, on node ${r.cold.node ?? r.lambdaNode?.version} as ${r.lambdaNode?.runtime})\n\n`];
+  const asset = (b) => `${b.files} files, ${kb(b.totalBytes)} raw, ${kb(b.totalZipBytes)} zipped, ${b.nativeFiles ?? '?'} .node files (${kb(b.nativeBytes)})`;
+  const cold = (c) => [
+    `${c.requireMs.median} ms (${c.requireMs.p10}–${c.requireMs.p90}), ${c.requireCpuMs.median} ms CPU`,
+    `${c.firstInvocationMs.median} ms wall, ${c.firstInvocationCpuMs.median} ms CPU`,
+    `${c.secondInvocationMs.median} ms wall, ${c.secondInvocationCpuMs.median} ms CPU`,
+    `${c.processMs.median} ms`,
+  ];
+  const base = r.coldBaseline;
+  const labels = ['handler asset', 'index.js (handler + AWS SDK, minified)', `require of the bundle, fresh process (n=${r.cold.processes}; goal < ${GOALS.coldRequireMs} ms)`, 'first invocation (a Create)', 'second invocation', 'whole cold process (spawn → exit, 2 imports)'];
+  const column = (b, c) => [asset(b), `${kb(b.indexJsBytes)} raw, ${kb(b.indexJsZipBytes)} zipped`, ...cold(c)];
+  const self = column(r.bundle, r.cold);
+  if (base) {
+    const before = column(base.bundle, base.cold);
+    out.push(table(['figure', 'this build', 'baseline'], labels.map((l, i) => [l, self[i], before[i]])));
+    out.push(`\nbaseline: ${base.source}\n`);
+  } else {
+    out.push(table(['figure', 'measured'], labels.map((l, i) => [l, self[i]])));
+  }
+  if (r.bundlePkcs11) out.push(`\nPKCS#11 handler asset (only for stacks with KeyMaterial.fromPkcs11): ${asset(r.bundlePkcs11)}\n`);
+  return out.join('');
+}
+
 function report(r) {
   const h = r.handler;
   const out = [];
@@ -484,16 +579,7 @@ function report(r) {
     `${x.handlerCpuMs} / ${x.servicesCpuMs}`, `${((x.handlerCpuMs + x.servicesCpuMs) / r.machine.cpus).toFixed(0)} ms`,
   ])));
 
-  out.push('\n## Cold start\n\n');
-  const b = r.bundle;
-  const c = r.cold;
-  out.push(table(['figure', 'measured', 'comparison'], [
-    ['handler asset', `${b.files} files, ${kb(b.totalBytes)} raw, ${kb(b.totalZipBytes)} zipped`, `of which native PKCS#11 binaries ${kb(b.nativeBytes)}`],
-    ['index.js (handler + AWS SDK, minified)', `${kb(b.indexJsBytes)} raw, ${kb(b.indexJsZipBytes)} zipped`, ''],
-    [`require of the bundle, fresh process (n=${c.processes})`, `${c.requireMs.median} ms (${c.requireMs.p10}–${c.requireMs.p90}), ${c.requireCpuMs.median} ms CPU`, `goal < ${GOALS.coldRequireMs} ms; node itself boots in ${c.bootMs.median} ms`],
-    ['first invocation', `${c.firstInvocationMs.median} ms wall, ${c.firstInvocationCpuMs.median} ms CPU`, `second: ${c.secondInvocationMs.median} ms wall, ${c.secondInvocationCpuMs.median} ms CPU`],
-    ['whole cold process (spawn → exit, 2 imports)', `${c.processMs.median} ms`, ''],
-  ]));
+  out.push(coldReport(r));
 
   out.push('\n## Synth (construct + app.synth(), one stack)\n\n');
   out.push(table(['N', 'ExternalKey ms', 'kms.Key ms', 'ratio', 'template bytes (ext / plain)', 'resources (ext / plain)', 'Lambdas', 'inline policy chars on the handler role (IAM max 10,240)'], r.synth.rows.map((x) => [
@@ -519,6 +605,7 @@ function report(r) {
   out.push(quotaReport(r.quotas));
 
   const m = r.manual;
+  const c = r.cold;
   if (m.skipped) {
     out.push(`\n## Versus the manual flow: skipped (${m.skipped})\n`);
   } else {
@@ -533,7 +620,7 @@ function report(r) {
     ]));
   }
 
-  out.push('\n## Goals (issue 9)\n\n');
+  out.push('\n## Goals (docs/decisions/0008)\n\n');
   out.push(table(['goal', 'measured', 'met'], r.goalCheck.map((g) => [g.goal, g.measured, g.met ? 'yes' : '**no**'])));
   out.push(`\nTotal bench time ${r.totalSeconds} s; load average ${r.machine.loadAverageAtStart.join('/')} at start, ${r.machine.loadAverageAtEnd.join('/')} at end.\n`);
   return out.join('');

@@ -2,7 +2,8 @@ export * from './external-key';
 export * from './external-key-replica';
 export * from './key-base';
 export * from './key-material';
-export * from './pkcs11-material'; // issue 5
+export * from './pkcs11-material';
+export { HsmConnection, HsmVpcOptions, ImportProvider, ImportProviderProps } from './import-provider';
 export * from './partner-access';
 export * from './expiration';
 export * from './wrapping';

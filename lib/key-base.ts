@@ -41,6 +41,14 @@ export interface ImportedKeyOptions {
   readonly material: KeyMaterial;
 
   /**
+   * The import provider whose function imports the material: one you created to choose its
+   * memory, timeout, log retention or HSM connection.
+   *
+   * @default - the stack's default provider (for `KeyMaterial.fromPkcs11`, the stack's default HSM provider, outside any VPC)
+   */
+  readonly importProvider?: ImportProvider;
+
+  /**
    * Accounts (typically a SaaS vendor's) that may use the key.
    *
    * @default - no other account
@@ -283,9 +291,8 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
       }
     }
 
-    const provider = ImportProvider.getOrCreate(this);
-    provider.registerImport();
     const material = options.material._bind(this, setup.kind);
+    const provider = ImportProvider._forImport(this, material, options.importProvider);
     // The handler's KMS permissions are in this key's own policy: they name this key only ("*" in
     // a key policy is the key itself), live and die with the key (so a Delete that shreds the
     // material still has them), and do not add up in the shared role's inline policy, which IAM
@@ -325,7 +332,7 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
     for (const dependable of granted) if (dependable) importResource.node.addDependency(dependable);
 
     if (options.renewEvery) {
-      const plan = renewalPlan(options.renewEvery, provider.nextRenewalSlot(), Stack.of(this).node.path);
+      const plan = renewalPlan(options.renewEvery, provider._nextRenewalSlot(), Stack.of(this).node.path);
       const renewal: RenewalEvent = {
         source: 'cdk-kms-byok', action: 'renew', properties: { ServiceToken: provider.serviceToken, ...properties },
         renewAfterSeconds: plan.renewAfterSeconds === undefined ? undefined : String(plan.renewAfterSeconds),

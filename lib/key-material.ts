@@ -1,11 +1,13 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
 import { MaterialSourceProperties } from './private/contract';
 import { MaterialKind } from './private/import-rules';
 import { checkSecretIsReachable, secretArnForPolicy, secretReadStatements, secretValueStatement } from './private/secret-grants';
-import type { Pkcs11KeyMaterialProps } from './pkcs11-material'; // issue 5
+import type { Pkcs11KeyMaterialProps } from './pkcs11-material';
+import { bindPkcs11, validatePkcs11Props } from './private/pkcs11-binding';
 
 /** How a secret's value encodes the key material. */
 export enum KeyMaterialEncoding {
@@ -66,6 +68,8 @@ export interface KeyMaterialBinding {
   readonly source: MaterialSourceProperties;
   /** What the import handler needs to read the material, scoped to exact ARNs. */
   readonly statements: iam.PolicyStatement[];
+  /** Set when the handler needs the PKCS#11 bindings, with the HSM library's layer if any. */
+  readonly pkcs11?: { readonly moduleLayer?: lambda.ILayerVersion };
 }
 
 /**
@@ -80,18 +84,15 @@ export abstract class KeyMaterial {
     return new SecretKeyMaterial(secret, options);
   }
 
-  // --- issue 5: PKCS#11 HSM source (lib/pkcs11-material.ts) ---
   /**
    * Key material that stays in an HSM: the import handler has the HSM wrap the key under the KMS
-   * wrapping public key over PKCS#11, so the plaintext key never leaves the HSM. See docs/hsm.md.
+   * wrapping public key over PKCS#11, so the plaintext key never leaves the HSM. The key's import
+   * provider needs an HSM connection (`ImportProviderProps.hsm`); without an `importProvider`, the
+   * key uses the stack's default HSM provider, outside any VPC. See docs/hsm.md.
    */
   public static fromPkcs11(props: Pkcs11KeyMaterialProps): KeyMaterial {
-    // Required here, not imported: Pkcs11KeyMaterial extends this class, so its module can only
-    // load once this one has.
-    const { Pkcs11KeyMaterial } = require('./pkcs11-material') as typeof import('./pkcs11-material');
     return new Pkcs11KeyMaterial(props);
   }
-  // --- end issue 5 ---
 
   /**
    * The offline (two-phase) flow, for an HSM the handler cannot reach (air-gapped, on premises).
@@ -189,5 +190,17 @@ class OfflineWrapKeyMaterial extends KeyMaterial {
       },
       statements,
     };
+  }
+}
+
+/** Key material that stays in an HSM (lib/private/pkcs11-binding.ts). */
+class Pkcs11KeyMaterial extends KeyMaterial {
+  constructor(private readonly props: Pkcs11KeyMaterialProps) {
+    super();
+    validatePkcs11Props(props);
+  }
+
+  public _bind(scope: IConstruct, _kind: MaterialKind): KeyMaterialBinding {
+    return bindPkcs11(this.props, scope);
   }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Packaging of the PKCS#11 bindings with the import handler (issue 5; the decision and its
-// reasons are in docs/decisions/0005-pkcs11-binding.md). Used by scripts/bundle-handler.js:
+// Packaging of the PKCS#11 bindings with the import handler's PKCS#11 asset,
+// assets/import-handler-pkcs11 (docs/decisions/0005-pkcs11-binding.md, 0016). Used by
+// scripts/bundle-handler.js; the default asset, assets/import-handler, leaves them out:
 //
 // - pkcs11js is a Node-API addon with no prebuilt binaries: `npm ci` compiles it with node-gyp
 //   at library build time. esbuild bundles its JavaScript and copies build/Release/pkcs11.node
@@ -11,7 +12,7 @@
 //   function.
 //
 // Both are loaded lazily by lambda/sources/pkcs11/binding.ts, so the Secrets Manager source works
-// even in an asset without them. Where a binding is missing at build time (npm ci
+// in the default asset, which has neither. Where a binding is missing at build time (npm ci
 // --ignore-scripts, no compiler, another host platform) the asset is built without it, with a
 // warning: without pkcs11js the PKCS#11 source reports that it is unavailable; without koffi it
 // composes RSA_AES_KEY_WRAP_* from two HSM calls instead of using CKM_RSA_AES_KEY_WRAP.
@@ -21,7 +22,10 @@
 const fs = require('fs');
 const path = require('path');
 
-/** The Lambda platform the handler asset is built for. */
+/** The packages the PKCS#11 asset ships and the default asset leaves out. */
+const BINDINGS = ['pkcs11js', 'koffi'];
+
+/** The Lambda platform the handler asset is built for (lib/private/handler-runtime.ts: x86_64). */
 const TARGET = { platform: 'linux', arch: 'x64', koffiPackage: '@koromix/koffi-linux-x64', koffiBinaryDir: 'linux_x64' };
 
 /** koffi's run-time files (its package also holds C++ sources, docs and vendored headers). */
@@ -49,10 +53,10 @@ function pkcs11BuildOptions(root) {
     && KOFFI_FILES.every((f) => fs.existsSync(path.join(koffiDir, f)))
     && KOFFI_PLATFORM_FILES.every((f) => fs.existsSync(path.join(koffiPlatformDir, f))));
   if (!hasPkcs11js) {
-    console.warn('bundle-handler: WARNING pkcs11js is not built (node_modules/pkcs11js/build/Release/pkcs11.node); the asset will have no PKCS#11 source. Install g++, make and python3 and run npm ci.');
+    console.warn('bundle-handler: WARNING pkcs11js is not built (node_modules/pkcs11js/build/Release/pkcs11.node); the PKCS#11 asset will have no PKCS#11 source. Install g++, make and python3 and run npm ci.');
   }
   if (!hasKoffi) {
-    console.warn(`bundle-handler: WARNING koffi or ${TARGET.koffiPackage} is missing; the asset will compose RSA_AES_KEY_WRAP_* in the HSM instead of calling CKM_RSA_AES_KEY_WRAP.`);
+    console.warn(`bundle-handler: WARNING koffi or ${TARGET.koffiPackage} is missing; the PKCS#11 asset will compose RSA_AES_KEY_WRAP_* in the HSM instead of calling CKM_RSA_AES_KEY_WRAP.`);
   }
   return {
     hasPkcs11js, hasKoffi, pkcs11jsDir, koffiDir, koffiPlatformDir,
@@ -76,7 +80,7 @@ function copyPkcs11Runtime(root, outdir, options) {
   }
 }
 
-module.exports = { pkcs11BuildOptions, copyPkcs11Runtime, TARGET };
+module.exports = { pkcs11BuildOptions, copyPkcs11Runtime, TARGET, BINDINGS };
 
 if (require.main === module) {
   const root = path.join(__dirname, '..');

@@ -10,7 +10,7 @@ import type { PreparedSource, SourceContext } from './source';
 
 /**
  * The PKCS#11 source: the key stays in an HSM, which wraps it under the KMS wrapping public key
- * itself, so the key material never exists in plaintext outside the HSM (DESIGN §3).
+ * itself, so the key material never exists in plaintext outside the HSM.
  * - prepare (in parallel with GetParametersForImport): read the PIN, load the module (cached),
  *   find the token by label, open a session, log in, find and check the key;
  * - wrap: import the KMS public key as a session object, C_WrapKey (see pkcs11/wrapping.ts);

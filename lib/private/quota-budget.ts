@@ -7,7 +7,7 @@
  * docs/decisions/0009-imports-under-request-quotas.md.
  */
 
-/** The import function's timeout: Lambda's maximum (15 minutes). */
+/** The import function's default timeout: Lambda's maximum (15 minutes). */
 export const IMPORT_FUNCTION_TIMEOUT_SECONDS = 900;
 
 /** Time the handler keeps back to answer CloudFormation before the function times out. */
@@ -23,10 +23,10 @@ export const RETRY_SLACK = 1.25;
 export const IMPORT_WORK_SECONDS = 15;
 
 /**
- * How many imports of one stack fit the handler's budget at the default quota: the last one gets
+ * How many imports of one stack fit the handler's budget (its timeout) at the default quota: the last one gets
  * its parameters after about 4·(N−1)·RETRY_SLACK s and must then finish its own work.
  */
-export function importsWithinBudget(): number {
-  const budget = IMPORT_FUNCTION_TIMEOUT_SECONDS - ANSWER_MARGIN_SECONDS - IMPORT_WORK_SECONDS;
+export function importsWithinBudget(timeoutSeconds: number = IMPORT_FUNCTION_TIMEOUT_SECONDS): number {
+  const budget = timeoutSeconds - ANSWER_MARGIN_SECONDS - IMPORT_WORK_SECONDS;
   return Math.floor(budget / (GET_PARAMETERS_INTERVAL_SECONDS * RETRY_SLACK)) + 1;
 }

@@ -1,20 +1,30 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ExternalKey, KeyMaterial, Pkcs11KeyMaterialProps, WrappingAlgorithm } from '../../lib';
+import { ExternalKey, HsmConnection, IMPORT_RESOURCE_TYPE, ImportProvider, KeyMaterial, Pkcs11KeyMaterialProps, WrappingAlgorithm } from '../../lib';
 
 const PIN_ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hsm/pin-AbCdEf';
 
 function setup() {
-  const app = new App();
+  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'TestStack', { env: { account: '111122223333', region: 'us-east-1' } });
   const pinSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Pin', PIN_ARN);
   const layer = lambda.LayerVersion.fromLayerVersionArn(stack, 'HsmClient', 'arn:aws:lambda:us-east-1:111122223333:layer:cloudhsm-pkcs11:3');
   const base: Pkcs11KeyMaterialProps = { modulePath: '/opt/cloudhsm/lib/libcloudhsm_pkcs11.so', moduleLayer: layer, tokenLabel: 'hsm1', pinSecret, keyLabel: 'partner-aes' };
   return { stack, pinSecret, layer, base };
+}
+
+/** The files of the code asset, in the cloud assembly, of the function under the construct `prefix`. */
+function assetFiles(stack: Stack, prefix: string): string[] {
+  const assembly = App.of(stack)!.synth();
+  const template = assembly.getStackByName(stack.stackName).template;
+  const [fn] = Object.entries(template.Resources).filter(([id, r]: [string, any]) => id.startsWith(prefix) && r.Type === 'AWS::Lambda::Function').map(([, r]) => r as any);
+  return fs.readdirSync(path.join(assembly.directory, fn.Metadata['aws:asset:path']));
 }
 
 describe('KeyMaterial.fromPkcs11', () => {
@@ -63,7 +73,20 @@ describe('KeyMaterial.fromPkcs11', () => {
     });
   });
 
-  test('the layer is added once to the stack\'s one handler, however many keys name it', () => {
+  test('an HSM key gets its own handler with the PKCS#11 bindings; the stack\'s Secrets Manager keys keep the one without native code', () => {
+    const { stack, base } = setup();
+    new ExternalKey(stack, 'Hsm', { material: KeyMaterial.fromPkcs11(base) });
+    new ExternalKey(stack, 'Plain', { material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', 'arn:aws:secretsmanager:us-east-1:111122223333:secret:m-AbCdEf')) });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    expect(assetFiles(stack, 'CdkKmsByokHsmImportProvider').some((f) => f.endsWith('.node'))).toBe(true);
+    expect(assetFiles(stack, 'CdkKmsByokImportProvider')).toEqual(['index.js']);
+    // Each import runs on its provider's function.
+    const serviceTokens = Object.entries(template.findResources(IMPORT_RESOURCE_TYPE)).map(([id, r]: [string, any]) => [id.replace(/Import.*$/, ''), r.Properties.ServiceToken['Fn::GetAtt'][0]]);
+    expect(serviceTokens).toEqual([['Hsm', expect.stringMatching(/^CdkKmsByokHsmImportProviderHandler/)], ['Plain', expect.stringMatching(/^CdkKmsByokImportProviderHandler/)]]);
+  });
+
+  test('the layer is added once to the HSM handler, however many keys name it', () => {
     const { stack, base } = setup();
     new ExternalKey(stack, 'A', { material: KeyMaterial.fromPkcs11(base) });
     new ExternalKey(stack, 'B', { material: KeyMaterial.fromPkcs11({ ...base, keyLabel: 'other' }) });
@@ -72,12 +95,14 @@ describe('KeyMaterial.fromPkcs11', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Layers: ['arn:aws:lambda:us-east-1:111122223333:layer:cloudhsm-pkcs11:3'] });
   });
 
-  test('with a VPC the handler runs in its private subnets with the given security groups, and may manage its ENIs', () => {
+  test('with an HSM connection in a VPC the provider\'s handler runs in its private subnets with the given security groups, and may manage its ENIs', () => {
     const { stack, base } = setup();
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
     const sg = new ec2.SecurityGroup(stack, 'HandlerSg', { vpc });
-    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromPkcs11({ ...base, vpc, securityGroups: [sg] }) });
+    const importProvider = new ImportProvider(stack, 'HsmImport', { hsm: HsmConnection.inVpc(vpc, { securityGroups: [sg] }) });
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromPkcs11(base), importProvider });
     const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
       VpcConfig: {
         SubnetIds: [{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet1') }, { Ref: Match.stringLikeRegexp('VpcPrivateSubnet2') }],
@@ -91,15 +116,32 @@ describe('KeyMaterial.fromPkcs11', () => {
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
     const [policyId] = Object.entries(template.findResources('AWS::IAM::Policy')).find(([, p]: any) => JSON.stringify(p).includes('ec2:CreateNetworkInterface'))!;
     expect(fn.DependsOn).toContain(policyId);
+    expect(assetFiles(stack, 'HsmImport').some((f) => f.endsWith('.node'))).toBe(true);
   });
 
-  test('two keys naming different VPCs are refused: the stack has one handler', () => {
+  test('the chosen subnets are the ones the handler runs in', () => {
     const { stack, base } = setup();
-    const vpc1 = new ec2.Vpc(stack, 'Vpc1', { maxAzs: 1 });
-    const vpc2 = new ec2.Vpc(stack, 'Vpc2', { maxAzs: 1 });
-    new ExternalKey(stack, 'A', { material: KeyMaterial.fromPkcs11({ ...base, vpc: vpc1, securityGroups: [new ec2.SecurityGroup(stack, 'Sg1', { vpc: vpc1 })] }) });
-    expect(() => new ExternalKey(stack, 'B', { material: KeyMaterial.fromPkcs11({ ...base, vpc: vpc2, securityGroups: [new ec2.SecurityGroup(stack, 'Sg2', { vpc: vpc2 })] }) }))
-      .toThrow(/\[InvalidProperty\] every KeyMaterial.fromPkcs11 in a stack must name the same vpc and securityGroups: the stack has one import handler \(at TestStack\/B\)/);
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+    const sg = new ec2.SecurityGroup(stack, 'HandlerSg', { vpc });
+    const importProvider = new ImportProvider(stack, 'HsmImport', { hsm: HsmConnection.inVpc(vpc, { securityGroups: [sg], vpcSubnets: { availabilityZones: [vpc.availabilityZones[1]] } }) });
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromPkcs11(base), importProvider });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: [{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet2') }] },
+    });
+  });
+
+  test('an HSM connection in a VPC without security groups is refused', () => {
+    const { stack } = setup();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1 });
+    expect(() => HsmConnection.inVpc(vpc, { securityGroups: [] }))
+      .toThrow('[InvalidProperty] HsmConnection.inVpc needs at least one security group');
+  });
+
+  test('an HSM key refuses a provider without an HSM connection, which has no PKCS#11 bindings', () => {
+    const { stack, base } = setup();
+    const importProvider = new ImportProvider(stack, 'Plain');
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromPkcs11(base), importProvider }))
+      .toThrow(/\[InvalidProperty\] KeyMaterial.fromPkcs11 needs an import provider with an HSM connection; TestStack\/Plain has none \(set its hsm property\) \(at TestStack\/Key\)/);
   });
 
   test.each([
@@ -107,15 +149,8 @@ describe('KeyMaterial.fromPkcs11', () => {
     [{ tokenLabel: 'x'.repeat(33) }, 'is not a PKCS#11 token label (1 to 32 bytes, no trailing blanks)'],
     [{ keyLabel: undefined }, 'KeyMaterial.fromPkcs11 needs keyLabel or keyId'],
     [{ keyId: '0x1' }, "keyId '0x1' is not hexadecimal bytes (CKA_ID)"],
-    [{ securityGroups: [] }, 'vpcSubnets and securityGroups need vpc'],
   ])('bad properties are refused with a message naming them: %j', (override, message) => {
     const { base } = setup();
     expect(() => KeyMaterial.fromPkcs11({ ...base, ...override } as Pkcs11KeyMaterialProps)).toThrow(message);
-  });
-
-  test('a VPC without security groups is refused', () => {
-    const { stack, base } = setup();
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1 });
-    expect(() => KeyMaterial.fromPkcs11({ ...base, vpc })).toThrow('securityGroups is required with vpc');
   });
 });

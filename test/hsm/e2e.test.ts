@@ -12,7 +12,7 @@ import { describeWithSoftHsm, HsmAdmin, softHsmVersion } from './softhsm';
 
 /**
  * End to end: ExternalKeys with KeyMaterial.fromPkcs11 deployed through LocalCloud, so the very
- * handler bundle in the cloud assembly (with its copied pkcs11js binary and koffi) logs in to
+ * HSM handler bundle in the cloud assembly (with its copied pkcs11js binary and koffi) logs in to
  * SoftHSM, has it wrap the keys, and imports them into the KMS emulator; then the emulator's
  * key is proven to be the HSM's key, with computations made on each side.
  */
@@ -55,7 +55,8 @@ describeWithSoftHsm('HSM-held keys imported into the KMS emulator through the bu
       new ExternalKey(stack, 'AesRsaAes', { material: hsmMaterial(stack, aesRsaAes), wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1, wrappingKeySpec: WrappingKeySpec.RSA_3072 });
       new ExternalKey(stack, 'Hmac', { material: hsmMaterial(stack, hmac), keySpec: kms.KeySpec.HMAC_256, wrappingAlgorithm: WrappingAlgorithm.RSAES_OAEP_SHA_1, wrappingKeySpec: WrappingKeySpec.RSA_2048 });
     }, 'Hsm');
-    // The asset in the cloud assembly carries the native bindings the handler needs.
+    // The asset in the cloud assembly (the stack's HSM provider's: its only function) carries the
+    // native bindings the handler needs.
     const asset = fs.readdirSync(outdir).find((d) => d.startsWith('asset.') && fs.existsSync(path.join(outdir, d, 'index.js')))!;
     expect(fs.readdirSync(path.join(outdir, asset)).filter((f) => /^pkcs11-.*\.node$/.test(f))).toHaveLength(1);
 
@@ -130,28 +131,42 @@ describeWithSoftHsm('HSM-held keys imported into the KMS emulator through the bu
     }
   });
 
-  test('an asset without the native bindings still imports from Secrets Manager, and a PKCS#11 import says what is missing', async () => {
+  test('in a stack with both kinds of keys, the Secrets Manager key is imported by the handler without native code, the HSM key by the one with the bindings', async () => {
     const material = randomBytes(32);
     const materialArn = await cloud.createSecret(`byok/${randomBytes(4).toString('hex')}`, { secretString: material.toString('base64') });
+    const label = HsmAdmin.label('e2e-mixed');
+    const hsmKey = admin.generateAes(label);
+    const outdir = synth((stack) => {
+      new ExternalKey(stack, 'FromSecret', { material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', materialArn)) });
+      new ExternalKey(stack, 'FromHsm', { material: hsmMaterial(stack, label), wrappingAlgorithm: WrappingAlgorithm.RSAES_OAEP_SHA_1 });
+    }, 'Mixed');
+    // Which asset each import's function runs: the S3 key of its code names the asset directory.
+    const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Mixed.template.json'), 'utf8'));
+    const assetFilesOf = (keyId: string) => {
+      const [, resource] = Object.entries(template.Resources).find(([id, r]: [string, any]) => id.startsWith(`${keyId}Import`) && r.Type === 'Custom::KmsKeyMaterialImport') as [string, any];
+      const fn = template.Resources[resource.Properties.ServiceToken['Fn::GetAtt'][0]];
+      return fs.readdirSync(path.join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`));
+    };
+    expect(assetFilesOf('FromSecret')).toEqual(['index.js']);
+    expect(assetFilesOf('FromHsm')).toEqual(expect.arrayContaining(['index.js', 'node_modules', expect.stringMatching(/^pkcs11-\w+\.node$/)]));
+
+    const stack = await cloud.deploy(outdir, 'Mixed', { lambdaEnv: { SOFTHSM2_CONF: env().SOFTHSM2_CONF } });
+    expect(fingerprints(cloud, keyArnOf(stack, 'FromSecret'))).toEqual([createHash('sha256').update(material).digest('hex')]);
+    expect(fingerprints(cloud, keyArnOf(stack, 'FromHsm'))).toEqual([admin.sha256OfKey(hsmKey).toString('hex')]);
+  });
+
+  test('an HSM asset without its native bindings says what is missing', async () => {
     const label = HsmAdmin.label('e2e-no-binding');
     admin.generateAes(label);
-    const strip = (outdir: string) => {
-      for (const dir of fs.readdirSync(outdir).filter((d) => d.startsWith('asset.') && fs.existsSync(path.join(outdir, d, 'index.js')))) {
-        for (const f of fs.readdirSync(path.join(outdir, dir)).filter((f) => f.endsWith('.node') || f === 'node_modules')) {
-          fs.rmSync(path.join(outdir, dir, f), { recursive: true });
-        }
-      }
-      return outdir;
-    };
-
-    const secretStack = await cloud.deploy(strip(synth((stack) => {
-      new ExternalKey(stack, 'FromSecret', { material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', materialArn)) });
-    }, 'NoBindingSecret')), 'NoBindingSecret');
-    expect(fingerprints(cloud, keyArnOf(secretStack, 'FromSecret'))).toEqual([createHash('sha256').update(material).digest('hex')]);
-
-    const error = await cloud.deploy(strip(synth((stack) => {
+    const outdir = synth((stack) => {
       new ExternalKey(stack, 'FromHsm', { material: hsmMaterial(stack, label) });
-    }, 'NoBindingHsm')), 'NoBindingHsm', { lambdaEnv: { SOFTHSM2_CONF: env().SOFTHSM2_CONF } }).catch((e) => e);
+    }, 'NoBindingHsm');
+    for (const dir of fs.readdirSync(outdir).filter((d) => d.startsWith('asset.') && fs.existsSync(path.join(outdir, d, 'index.js')))) {
+      for (const f of fs.readdirSync(path.join(outdir, dir)).filter((f) => f.endsWith('.node') || f === 'node_modules')) {
+        fs.rmSync(path.join(outdir, dir, f), { recursive: true });
+      }
+    }
+    const error = await cloud.deploy(outdir, 'NoBindingHsm', { lambdaEnv: { SOFTHSM2_CONF: env().SOFTHSM2_CONF } }).catch((e) => e);
     expect(error).toBeInstanceOf(DeploymentFailed);
     expect(error.reason).toMatch(/^\[MaterialSource\] the PKCS#11 binding \(pkcs11js\) is not available in this handler \(Cannot find module '\.\/pkcs11-\w+\.node'/);
   });

@@ -24,8 +24,8 @@ const ALLOWED = [
   /^CHANGELOG\.md$/,
   /^lib\/.+\.(js|d\.ts)$/,
   /^testing\/.+\.(js|d\.ts)$/,
-  // The pre-bundled handler: index.js and whatever native runtime the build puts beside it.
-  /^assets\/import-handler\/.+$/,
+  // The pre-bundled handlers: the default index.js, and the PKCS#11 one with its native runtime.
+  /^assets\/import-handler(-pkcs11)?\/.+$/,
 ];
 /** What must never ship, named so that a failure says which rule broke. */
 const FORBIDDEN: Array<[string, RegExp]> = [
@@ -159,9 +159,9 @@ describe('the npm package', () => {
     expect(missing).toEqual([]);
   });
 
-  test('the handler asset ships complete: every file the build put in assets/import-handler', () => {
-    const built = Object.keys(tree(HANDLER_ASSET)).map((f) => `assets/import-handler/${f}`);
-    expect(built).toContain('assets/import-handler/index.js');
+  test.each(['import-handler', 'import-handler-pkcs11'])('the handler asset ships complete: every file the build put in assets/%s', (asset) => {
+    const built = Object.keys(tree(path.join(path.dirname(HANDLER_ASSET), asset))).map((f) => `assets/${asset}/${f}`);
+    expect(built).toContain(`assets/${asset}/index.js`);
     expect(built.filter((f) => !files.includes(f))).toEqual([]);
   });
 
