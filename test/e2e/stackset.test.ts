@@ -5,7 +5,7 @@
  * retried after a failure, and deployed automatically to an account that joins the OU.
  */
 import { randomBytes } from 'crypto';
-import { CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, GetKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DeleteAliasCommand, EncryptCommand, GetKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { App, CfnOutput } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -124,6 +124,10 @@ test('in a member account, only the import role reads the material: another role
   // The import role's name in a Region the security account did not list is refused too.
   const elsewhere = cloud.clientsAs(`arn:aws:iam::${MEMBERS[0]}:role/${ROLE}-ap-south-1`, { identityPolicies });
   await expect(elsewhere.secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn }))).rejects.toThrow(/because no resource-based policy allows/);
+  // The import role decrypts with the secret's key only through Secrets Manager (kms:ViaService).
+  const importRoleElsewhere = cloud.clientsAs(`arn:aws:iam::${MEMBERS[1]}:role/${ROLE}-${REGIONS[0]}`, { identityPolicies });
+  const { CiphertextBlob } = await cloud.kmsClient(REGIONS[0], SECURITY).send(new EncryptCommand({ KeyId: keyArn, Plaintext: randomBytes(16) }));
+  await expect(importRoleElsewhere.kms.send(new DecryptCommand({ KeyId: keyArn, CiphertextBlob }))).rejects.toThrow(/is not authorized to perform: kms:Decrypt/);
   // The import role itself reads it (the control).
   const importRole = cloud.clientsAs(`arn:aws:iam::${MEMBERS[0]}:role/${ROLE}-${REGIONS[0]}`, { identityPolicies });
   const read = await importRole.secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn }));
