@@ -21,7 +21,7 @@
  * leaves loses them unless `retainStacksOnAccountRemoval`.
  */
 import { randomUUID } from 'crypto';
-import type { LocalCloud, LocalStack } from './local-cloud';
+import type { DeployOptions, LocalCloud, LocalStack } from './local-cloud';
 import type { LocalOrganization } from './organization';
 
 export interface OperationPreferences {
@@ -46,6 +46,8 @@ export interface LocalStackSetOptions {
   readonly templateStack: string;
   /** @default { enabled: true, retainStacksOnAccountRemoval: false } */
   readonly autoDeployment?: { readonly enabled: boolean; readonly retainStacksOnAccountRemoval?: boolean };
+  /** Passed to every instance's deployment (e.g. `lambdaEnv`); the environment is the instance's. @default {} */
+  readonly deployOptions?: Omit<DeployOptions, 'environment'>;
 }
 
 export type DetailedStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -195,7 +197,7 @@ export class LocalStackSet {
         await stack.apply(this.options.assemblyDir);
       } else {
         const stackName = `StackSet-${this.options.name}-${randomUUID()}`;
-        stack = await this.cloud.deploy(this.options.assemblyDir, this.options.templateStack, { environment: { account, region, stackName } });
+        stack = await this.cloud.deploy(this.options.assemblyDir, this.options.templateStack, { ...this.options.deployOptions, environment: { account, region, stackName } });
       }
       return this.set(account, region, 'SUCCEEDED', undefined, stack);
     } catch (e) {
