@@ -127,12 +127,14 @@ export class OrganizationMaterialSecret extends Construct {
       conditions: onlyImportRoles,
     }));
     // Secrets Manager decrypts in the secret's Region ("kms:ViaService", KMS Developer Guide).
+    const region = Stack.of(this).region;
+    const viaService = Token.isUnresolved(region) ? `secretsmanager.${region}.${Aws.URL_SUFFIX}` : `secretsmanager.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
     key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'OrganizationImportRolesDecryptThroughSecretsManager',
       principals: [new iam.AnyPrincipal()],
       actions: ['kms:Decrypt'],
       resources: ['*'],
-      conditions: { ...onlyImportRoles, StringEquals: { ...onlyImportRoles.StringEquals, 'kms:ViaService': `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}` } },
+      conditions: { ...onlyImportRoles, StringEquals: { ...onlyImportRoles.StringEquals, 'kms:ViaService': viaService } },
     }));
     this.secret = secret;
     this.encryptionKey = key;
