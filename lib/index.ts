@@ -8,3 +8,4 @@ export * from './partner-access';
 export * from './expiration';
 export * from './wrapping';
 export { IMPORT_RESOURCE_TYPE } from './private/contract';
+export * from './organization';

@@ -61,6 +61,11 @@ export interface DeployOptions {
    * process of the handler). @default - no limit
    */
   readonly concurrency?: number;
+  /**
+   * Where an environment-agnostic stack is deployed, and under which stack name (as a StackSet
+   * instance is: the template names no account or Region). @default - the stack's own environment, else the cloud's defaults; the artifact id
+   */
+  readonly environment?: { readonly account?: string; readonly region?: string; readonly stackName?: string };
 }
 
 export class DeploymentFailed extends Error {
@@ -202,7 +207,7 @@ export class LocalCloud {
    * Deploys one stack of a cloud assembly directory (as `app.synth().directory` gives).
    */
   public async deploy(assemblyDir: string, stackName: string, options: DeployOptions = {}): Promise<LocalStack> {
-    const stack = new LocalStack(this, stackName, options);
+    const stack = new LocalStack(this, options.environment?.stackName ?? stackName, options, stackName);
     await stack.apply(assemblyDir);
     return stack;
   }
@@ -241,8 +246,9 @@ export class LocalStack {
   private current?: StackArtifact;
   private resolvedProps: Record<string, any> = {};
 
-  constructor(private readonly cloud: LocalCloud, public readonly stackName: string, private readonly options: DeployOptions) {
-    this.stackId = `arn:aws:cloudformation:${cloud.defaultRegion}:${cloud.accountId}:stack/${stackName}/${randomUUID()}`;
+  constructor(private readonly cloud: LocalCloud, public readonly stackName: string, private readonly options: DeployOptions, private readonly artifactId = stackName) {
+    const env = options.environment;
+    this.stackId = `arn:aws:cloudformation:${env?.region ?? cloud.defaultRegion}:${env?.account ?? cloud.accountId}:stack/${stackName}/${randomUUID()}`;
     cloud._register(this);
   }
 
@@ -271,7 +277,7 @@ export class LocalStack {
 
   /** Creates the stack, or updates it to the template in `assemblyDir` (CloudFormation's diff). */
   public async apply(assemblyDir: string): Promise<void> {
-    const next = readArtifact(assemblyDir, this.stackName, this.cloud);
+    const next = readArtifact(assemblyDir, this.artifactId, this.cloud, this.options.environment);
     const previous = this.current;
     const oldResources = { ...this.resources };
     const oldProps = { ...this.resolvedProps };
@@ -661,7 +667,7 @@ export class LocalStack {
   }
 }
 
-function readArtifact(assemblyDir: string, stackName: string, cloud: LocalCloud): StackArtifact {
+function readArtifact(assemblyDir: string, stackName: string, cloud: LocalCloud, environment?: DeployOptions['environment']): StackArtifact {
   const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'manifest.json'), 'utf8'));
   const artifact = manifest.artifacts?.[stackName];
   if (!artifact || artifact.type !== 'aws:cloudformation:stack') {
@@ -670,7 +676,7 @@ function readArtifact(assemblyDir: string, stackName: string, cloud: LocalCloud)
   const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, artifact.properties.templateFile), 'utf8'));
   const env = /^aws:\/\/([^/]+)\/(.+)$/.exec(artifact.environment ?? '') ?? [];
   const known = (v?: string) => (v && !v.startsWith('unknown-') ? v : undefined);
-  return { template, assemblyDir, account: known(env[1]) ?? cloud.accountId, region: known(env[2]) ?? cloud.defaultRegion };
+  return { template, assemblyDir, account: known(env[1]) ?? environment?.account ?? cloud.accountId, region: known(env[2]) ?? environment?.region ?? cloud.defaultRegion };
 }
 
 /**

@@ -43,6 +43,21 @@ export function parsePrincipalArn(arn: string): { partition: string; account: st
 export class PrincipalRegistry {
   private readonly byKey = new Map<string, RegisteredPrincipal>();
   private readonly byArn = new Map<string, RegisteredPrincipal>();
+  private readonly organizations: Array<(account: string) => string | undefined> = [];
+
+  /**
+   * Adds an organization: a principal registered without an `orgId` gets the id of the
+   * organization its account is in at the time of the request (`aws:PrincipalOrgID`).
+   */
+  addOrganization(orgIdOf: (account: string) => string | undefined): void {
+    this.organizations.push(orgIdOf);
+  }
+
+  private withOrg(p: RegisteredPrincipal | undefined): RegisteredPrincipal | undefined {
+    if (!p || p.orgId) return p;
+    const orgId = this.organizations.map((of) => of(p.account)).find((id) => id !== undefined);
+    return orgId ? { ...p, orgId } : p;
+  }
 
   /**
    * Registers (or updates) a principal: `arn:aws:iam::A:role/R`, `...:user/U` or `...:root`.
@@ -79,11 +94,11 @@ export class PrincipalRegistry {
   }
 
   get(arn: string): RegisteredPrincipal | undefined {
-    return this.byArn.get(arn);
+    return this.withOrg(this.byArn.get(arn));
   }
 
   byAccessKeyId(accessKeyId: string): RegisteredPrincipal | undefined {
-    return this.byKey.get(accessKeyId);
+    return this.withOrg(this.byKey.get(accessKeyId));
   }
 }
 
