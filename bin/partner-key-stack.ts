@@ -2,7 +2,7 @@ import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ExternalKey, ExternalKeyReplica, ImportedKeyBase, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess } from '../lib';
+import { ExternalKey, ExternalKeyReplica, IExternalKey, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess, PrimaryKey } from '../lib';
 
 export interface PartnerKeyStackProps extends StackProps {
   /** The SaaS vendors' AWS account ids (Bluescape's, in the classic case). */
@@ -30,7 +30,7 @@ export interface PartnerKeyStackProps extends StackProps {
  * an output to hand to the partner.
  */
 export class PartnerKeyStack extends Stack {
-  public readonly key: ImportedKeyBase;
+  public readonly key: IExternalKey;
 
   constructor(scope: Construct, id: string, props: PartnerKeyStackProps) {
     super(scope, id, props);
@@ -46,7 +46,7 @@ export class PartnerKeyStack extends Stack {
       expiration: props.expirationDays ? KeyMaterialExpiration.after(Duration.days(props.expirationDays)) : undefined,
     };
     this.key = props.replicaOfRegion
-      ? new ExternalKeyReplica(this, 'PartnerKey', { ...common, primaryRegion: props.replicaOfRegion, primaryAlias: props.alias })
+      ? new ExternalKeyReplica(this, 'PartnerKey', { ...common, primaryKey: PrimaryKey.fromAlias(props.replicaOfRegion, props.alias) })
       : new ExternalKey(this, 'PartnerKey', { ...common, multiRegion: props.multiRegionPrimary });
     new CfnOutput(this, 'KeyArn', { value: this.key.keyArn, description: `Hand this ARN to the partner (${this.region})` });
   }
