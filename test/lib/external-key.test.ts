@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, PropertyInjectors, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ExternalKey, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
+import { ErrorCodes, ExternalKey, ExternalKeyProps, ExternalKeyReplica, ExternalKeyReplicaProps, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PrimaryKey, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { SECRET_ARN, stackWithSecret } from './helpers';
 
 describe('ExternalKey', () => {
@@ -238,5 +238,52 @@ describe('grants on an imported key', () => {
     const { stack, key } = keyAndRole();
     key.addAlias('alias/extra');
     Template.fromStack(stack).hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/extra', TargetKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] } });
+  });
+});
+
+describe('what kms.Key users expect', () => {
+  test('an initial key policy is kept, next to the account root and the import function\'s statements', () => {
+    const { stack, secret } = stackWithSecret();
+    const policy = new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ sid: 'Auditor', principals: [new iam.AccountPrincipal('444455556666')], actions: ['kms:DescribeKey'], resources: ['*'] })] });
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), policy });
+    const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key')) as any[];
+    expect(key.Properties.KeyPolicy.Statement.map((s: any) => s.Sid)).toEqual(['Auditor', 'EnableIAMUserPermissions', 'AllowKeyMaterialImportByCdkKmsByok']);
+  });
+
+  test('a key policy statement a key policy cannot have fails the synth, as for kms.Key', () => {
+    const { app, stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    key.addToResourcePolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: ['*'] }));
+    expect(() => app.synth()).toThrow(/A PolicyStatement used in a resource-based policy must specify at least one IAM principal/);
+  });
+
+  test('a key without material is refused with what to pass, also for JavaScript callers that skip the type check', () => {
+    const { stack } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', {} as any)).toThrow(/^\[InvalidProperty\] material is required: say where the key material comes from, e.g. KeyMaterial.fromSecret\(secret\) \(at TestStack\/Key\)$/);
+    expect(() => new ExternalKey(stack, 'Key2', undefined as any)).toThrow(/^\[InvalidProperty\] material is required/);
+  });
+
+  test('property injectors reach both key classes by their PROPERTY_INJECTION_ID', () => {
+    const { app, stack, secret } = stackWithSecret();
+    PropertyInjectors.of(app).add(
+      { constructUniqueId: ExternalKey.PROPERTY_INJECTION_ID, inject: (props: ExternalKeyProps) => ({ description: 'injected key', ...props }) },
+      { constructUniqueId: ExternalKeyReplica.PROPERTY_INJECTION_ID, inject: (props: ExternalKeyReplicaProps) => ({ description: 'injected replica', ...props }) },
+    );
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    new ExternalKeyReplica(stack, 'Replica', { material: KeyMaterial.fromSecret(secret), primaryKey: PrimaryKey.fromKeyArn('arn:aws:kms:eu-west-1:111122223333:key/mrk-1') });
+    expect([ExternalKey.PROPERTY_INJECTION_ID, ExternalKeyReplica.PROPERTY_INJECTION_ID]).toEqual(['cdk-kms-byok.ExternalKey', 'cdk-kms-byok.ExternalKeyReplica']);
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::KMS::Key', { Description: 'injected key' });
+    t.hasResourceProperties('AWS::KMS::ReplicaKey', { Description: 'injected replica' });
+  });
+
+  test('the import resource type and the error codes are public, for tests and callers in any language', () => {
+    expect(ExternalKey.IMPORT_RESOURCE_TYPE).toBe('Custom::KmsKeyMaterialImport');
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    Template.fromStack(stack).resourceCountIs(ExternalKey.IMPORT_RESOURCE_TYPE, 1);
+    const { stack: elsewhere, secret: s2 } = stackWithSecret({ account: '111122223333', region: 'mars-1' });
+    expect(() => new ExternalKey(elsewhere, 'Key', { material: KeyMaterial.fromSecret(s2) })).toThrow(new RegExp(`^\\[${ErrorCodes.REGION}\\] `));
+    expect(ErrorCodes.REGION).toBe('Region');
   });
 });
