@@ -5,14 +5,14 @@ import { Construct } from 'constructs';
 import { ExternalKey, ExternalKeyReplica, IExternalKey, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess, PrimaryKey } from '../lib';
 
 export interface PartnerKeyStackProps extends StackProps {
-  /** The SaaS vendors' AWS account ids (Bluescape's, in the classic case). */
+  /** The SaaS vendors' AWS account ids. */
   readonly partnerAccountIds: string[];
   /** The secret holding the key material: a full ARN (any region), or a name in the stack's region. */
   readonly secretArn?: string;
   readonly secretName?: string;
   /** The customer managed key that encrypts the secret (needed across accounts). @default - aws/secretsmanager */
   readonly secretKeyArn?: string;
-  /** Alias for the key, e.g. alias/bluescape-workspace. */
+  /** Alias for the key, e.g. alias/partner-workspace. */
   readonly alias: string;
   /** Days until the imported material expires. @default - never */
   readonly expirationDays?: number;
@@ -25,7 +25,7 @@ export interface PartnerKeyStackProps extends StackProps {
 }
 
 /**
- * The Bluescape-style BYOK setup in one account and region: a symmetric key with imported
+ * The SaaS-vendor BYOK setup in one account and region: a symmetric key with imported
  * material (or a replica of a multi-Region one), usable by the partner accounts, and its ARN as
  * an output to hand to the partner.
  */

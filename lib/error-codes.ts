@@ -1,8 +1,8 @@
 /**
  * Stable error codes. A synth-time error's message, and the reason the import handler sends
  * CloudFormation when a deployment fails, start with the code in brackets (`[PartnerAccountId] ...`),
- * so that callers in any language can match on it. In TypeScript and JavaScript the synth-time
- * error is also a `ByokError` whose `code` property is the code.
+ * so that callers in any language can match on it. In JavaScript the synth-time error also has a
+ * `code` property holding the code (docs/decisions/0015-errors-users-can-match.md).
  */
 export enum ErrorCodes {
   /** A partner account id or partner principal is not valid, or is the key's own account. */

@@ -5,7 +5,7 @@ import { IConstruct } from 'constructs';
 import { MaterialSourceProperties } from './private/contract';
 import { MaterialKind } from './private/import-rules';
 import { checkSecretIsReachable, secretArnForPolicy, secretReadStatements, secretValueStatement } from './private/secret-grants';
-import type { Pkcs11KeyMaterialProps } from './pkcs11-material'; // issue 5
+import type { Pkcs11KeyMaterialProps } from './pkcs11-material';
 
 /** How a secret's value encodes the key material. */
 export enum KeyMaterialEncoding {
@@ -80,7 +80,6 @@ export abstract class KeyMaterial {
     return new SecretKeyMaterial(secret, options);
   }
 
-  // --- issue 5: PKCS#11 HSM source (lib/pkcs11-material.ts) ---
   /**
    * Key material that stays in an HSM: the import handler has the HSM wrap the key under the KMS
    * wrapping public key over PKCS#11, so the plaintext key never leaves the HSM. See docs/hsm.md.
@@ -91,7 +90,6 @@ export abstract class KeyMaterial {
     const { Pkcs11KeyMaterial } = require('./pkcs11-material') as typeof import('./pkcs11-material');
     return new Pkcs11KeyMaterial(props);
   }
-  // --- end issue 5 ---
 
   /**
    * The offline (two-phase) flow, for an HSM the handler cannot reach (air-gapped, on premises).
