@@ -35,7 +35,7 @@ import { LocalCloud, LocalStack } from '../../testing/harness';
 import { ACCOUNT, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
- * The partner's view (issue 15, item 4): a role of the partner account, with the broad IAM policy
+ * The partner's view: a role of the partner account, with the broad IAM policy
  * a partner would write for the owner's keys, can make exactly the calls the KMS console's key-user
  * statements allow for each key type ("Default key policy", key users; "Key policies for HMAC KMS
  * keys", KMS Developer Guide), and every other call is refused with AWS's AccessDenied message.
