@@ -50,10 +50,9 @@ export interface IExternalKey extends kms.IKey {
   /**
    * The `AWS/KMS` metric `SecondsUntilKeyMaterialExpiration` of this key: the seconds until its
    * imported material expires. KMS publishes it only for material that expires, and stops once
-   * the material has expired or was deleted.
+   * the material has expired or was deleted. The minimum over 1 hour, unless `props` say otherwise.
    *
    * @see https://docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html
-   * @default - minimum over 1 hour
    */
   metricSecondsUntilKeyMaterialExpiration(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
@@ -65,6 +64,7 @@ export interface IExternalKey extends kms.IKey {
    */
   addExpirationAlarm(id: string, options?: ExpirationAlarmOptions): cloudwatch.Alarm;
 }
+
 /** What every key with imported material (a primary key or a replica) is configured with. */
 export interface ExternalKeyOptions {
   /** Where the key material comes from, e.g. `KeyMaterial.fromSecret(secret)`. */
@@ -280,6 +280,10 @@ export abstract class ExternalKeyBase extends Resource implements IExternalKey {
     return this.grants.actions(grantee, 'kms:DeriveSharedSecret');
   }
 
+  /**
+   * The `AWS/KMS` metric `SecondsUntilKeyMaterialExpiration` of this key (minimum over 1 hour
+   * unless `props` say otherwise). KMS publishes it only for material that expires.
+   */
   public metricSecondsUntilKeyMaterialExpiration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     // docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html
     return new cloudwatch.Metric({
@@ -292,6 +296,13 @@ export abstract class ExternalKeyBase extends Resource implements IExternalKey {
     }).attachTo(this);
   }
 
+  /**
+   * An alarm, under this key, that fires when the material expires within `threshold` (default 30
+   * days) and when the metric stops (the material has expired or was deleted). Only for a key whose
+   * material expires.
+   *
+   * @param id the construct id of the alarm; `ExpirationAlarm` keeps an alarm deployed by earlier versions
+   */
   public addExpirationAlarm(id: string, options: ExpirationAlarmOptions = {}): cloudwatch.Alarm {
     if (!this.materialExpires) {
       throw new ByokError(ErrorCodes.EXPIRATION, 'addExpirationAlarm needs an expiring material: set expiration to KeyMaterialExpiration.after() or .at()', this);
