@@ -54,6 +54,9 @@ class ArnPrimaryKey extends PrimaryKey {
   }
 
   public _bind(scope: Construct): string {
+    if (!this.keyArn) {
+      throw new ByokError(ErrorCodes.INVALID_PROPERTY, 'PrimaryKey.fromKeyArn needs the ARN of the primary key', scope);
+    }
     let region = this.region;
     if (!Token.isUnresolved(this.keyArn)) {
       const arn = Arn.split(this.keyArn, ArnFormat.SLASH_RESOURCE_NAME);
@@ -74,6 +77,9 @@ class AliasPrimaryKey extends PrimaryKey {
 
   public _bind(scope: Construct, keySpec: string, keyUsage: string): string {
     const { region: primaryRegion, aliasName } = this;
+    if (!primaryRegion || !aliasName) {
+      throw new ByokError(ErrorCodes.INVALID_PROPERTY, 'PrimaryKey.fromAlias needs the region and the alias name of the primary key', scope);
+    }
     if (!Token.isUnresolved(aliasName) && !/^alias\/[a-zA-Z0-9/_-]+$/.test(aliasName)) {
       throw new ByokError(ErrorCodes.INVALID_PROPERTY, `primary key alias '${aliasName}' is not an alias name: it starts with 'alias/' followed by letters, digits, '/', '_' or '-'`, scope);
     }

@@ -152,6 +152,15 @@ describe('ExternalKeyReplica: what is refused', () => {
   });
 
   test.each([
+    ['an alias without a region', () => PrimaryKey.fromAlias(undefined as any, 'alias/x'), 'PrimaryKey.fromAlias needs the region and the alias name of the primary key'],
+    ['an alias without a name', () => PrimaryKey.fromAlias('us-east-1', undefined as any), 'PrimaryKey.fromAlias needs the region and the alias name of the primary key'],
+    ['an ARN that is missing', () => PrimaryKey.fromKeyArn(undefined as any), 'PrimaryKey.fromKeyArn needs the ARN of the primary key'],
+  ])('a primary key given as %s is refused for JavaScript callers', (_what, primaryKey, message) => {
+    const { replica, material } = stacks();
+    expect(() => new ExternalKeyReplica(replica, 'Key', { material: material(replica), primaryKey: primaryKey() })).toThrow(`[InvalidProperty] ${message} (at Replica/Key)`);
+  });
+
+  test.each([
     ['by alias', PrimaryKey.fromAlias('eu-west-1', 'alias/x')],
     ['by ARN', PrimaryKey.fromKeyArn('arn:aws:kms:eu-west-1:111122223333:key/mrk-1')],
   ])('a replica in its primary\'s region is refused (%s)', (_how, primaryKey) => {
