@@ -57,7 +57,7 @@ function importSpan(calls) {
 
 async function run(plan) {
   wrappingPool.install(plan.pairs);
-  const { ExternalKey, ExternalKeyReplica, KeyMaterial } = require('../lib');
+  const { ExternalKey, ExternalKeyReplica, KeyMaterial, PrimaryKey } = require('../lib');
   const { LocalCloud } = require('../testing/harness');
   // The machinery's own speed, without KMS's request quotas (those are quotas.js's subject).
   const cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT, emulator: { quotas: { enabled: false } } });
@@ -117,7 +117,7 @@ async function run(plan) {
         REPLICA_REGIONS.slice(0, r).forEach((region, i) => {
           const stack = new Stack(app, names[i], { env: { account: ACCOUNT, region } });
           new ExternalKeyReplica(stack, 'Replica', {
-            primaryKeyArn: primaryArn,
+            primaryKey: PrimaryKey.fromKeyArn(primaryArn),
             material: KeyMaterial.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(stack, 'Material', secretArn)),
           });
         });

@@ -10,7 +10,7 @@ import { MaterialEncodings } from '../lib/private/contract';
 export interface ByokConfig {
   /** The partners' 12-digit AWS account ids. */
   readonly partnerAccountIds: string[];
-  /** Alias of every key, e.g. alias/bluescape-workspace. */
+  /** Alias of every key, e.g. alias/partner-workspace. */
   readonly alias: string;
   /** Full ARN of the material secret, read from every region/account (cross-region, cross-account by resource policy). */
   readonly secretArn?: string;
@@ -37,7 +37,7 @@ export interface ByokConfig {
   readonly encoding?: string;
 }
 
-/** The legacy single-key context keys of issue 3 still work: partnerAccountId, secretArn/secretName, alias, account, region. */
+/** The single-key context keys of earlier versions still work: partnerAccountId, secretArn/secretName, alias, account, region. */
 export function loadConfig(scope: Construct): ByokConfig {
   const ctx = (name: string) => scope.node.tryGetContext(name) || undefined;
   const file = ctx('byokConfig');

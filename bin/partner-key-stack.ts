@@ -2,17 +2,17 @@ import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ExternalKey, ExternalKeyReplica, ImportedKeyBase, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess } from '../lib';
+import { ExternalKey, ExternalKeyReplica, IExternalKey, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess, PrimaryKey } from '../lib';
 
 export interface PartnerKeyStackProps extends StackProps {
-  /** The SaaS vendors' AWS account ids (Bluescape's, in the classic case). */
+  /** The SaaS vendors' AWS account ids. */
   readonly partnerAccountIds: string[];
   /** The secret holding the key material: a full ARN (any region), or a name in the stack's region. */
   readonly secretArn?: string;
   readonly secretName?: string;
   /** The customer managed key that encrypts the secret (needed across accounts). @default - aws/secretsmanager */
   readonly secretKeyArn?: string;
-  /** Alias for the key, e.g. alias/bluescape-workspace. */
+  /** Alias for the key, e.g. alias/partner-workspace. */
   readonly alias: string;
   /** Days until the imported material expires. @default - never */
   readonly expirationDays?: number;
@@ -25,12 +25,12 @@ export interface PartnerKeyStackProps extends StackProps {
 }
 
 /**
- * The Bluescape-style BYOK setup in one account and region: a symmetric key with imported
+ * The SaaS-vendor BYOK setup in one account and region: a symmetric key with imported
  * material (or a replica of a multi-Region one), usable by the partner accounts, and its ARN as
  * an output to hand to the partner.
  */
 export class PartnerKeyStack extends Stack {
-  public readonly key: ImportedKeyBase;
+  public readonly key: IExternalKey;
 
   constructor(scope: Construct, id: string, props: PartnerKeyStackProps) {
     super(scope, id, props);
@@ -46,7 +46,7 @@ export class PartnerKeyStack extends Stack {
       expiration: props.expirationDays ? KeyMaterialExpiration.after(Duration.days(props.expirationDays)) : undefined,
     };
     this.key = props.replicaOfRegion
-      ? new ExternalKeyReplica(this, 'PartnerKey', { ...common, primaryRegion: props.replicaOfRegion, primaryAlias: props.alias })
+      ? new ExternalKeyReplica(this, 'PartnerKey', { ...common, primaryKey: PrimaryKey.fromAlias(props.replicaOfRegion, props.alias) })
       : new ExternalKey(this, 'PartnerKey', { ...common, multiRegion: props.multiRegionPrimary });
     new CfnOutput(this, 'KeyArn', { value: this.key.keyArn, description: `Hand this ARN to the partner (${this.region})` });
   }

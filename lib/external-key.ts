@@ -1,14 +1,15 @@
-import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
+import { propertyInjectable } from 'aws-cdk-lib/core/lib/prop-injectable';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { ImportedKeyBase, ImportedKeyOptions } from './key-base';
+import { ExternalKeyBase, ExternalKeyOptions } from './key-base';
 import { DEFAULT_KEY_REMOVAL_POLICY } from './private/defaults';
-import { ErrorCodes, ImportAttributes } from './private/contract';
+import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes } from './private/contract';
 import { ByokError } from './private/errors';
-import { IMPORTABLE_KEY_SPECS, partitionOf } from './private/import-rules';
+import { IMPORTABLE_KEY_SPECS } from './private/import-rules';
 
 /** Properties of an {@link ExternalKey}. */
-export interface ExternalKeyProps extends ImportedKeyOptions {
+export interface ExternalKeyProps extends ExternalKeyOptions {
   /**
    * The type of key. Every spec KMS can import is supported: SYMMETRIC_DEFAULT, HMAC_*, RSA_*,
    * ECC_NIST_*, ECC_SECG_P256K1 and (China partition only) SM2.
@@ -57,7 +58,17 @@ export interface ExternalKeyProps extends ImportedKeyOptions {
  * It is a `kms.IKey`: grants, aliases and `keyArn` work as for any key. `keyArn` and `keyId` come
  * from the import, so resources that use the key wait until it holds material and is Enabled.
  */
-export class ExternalKey extends ImportedKeyBase {
+@propertyInjectable
+export class ExternalKey extends ExternalKeyBase {
+  /** Uniquely identifies this class for property injection (`PropertyInjectors`). */
+  public static readonly PROPERTY_INJECTION_ID: string = 'cdk-kms-byok.ExternalKey';
+
+  /**
+   * The CloudFormation type of the custom resource that imports the material into a key or a
+   * replica, e.g. for `Template.fromStack(stack).resourceCountIs(ExternalKey.IMPORT_RESOURCE_TYPE, 1)`.
+   */
+  public static readonly IMPORT_RESOURCE_TYPE: string = IMPORT_RESOURCE_TYPE;
+
   public readonly keyArn: string;
   public readonly keyId: string;
   /** The id of the key material the last import made current (symmetric keys only, else empty). */
@@ -70,18 +81,13 @@ export class ExternalKey extends ImportedKeyBase {
   public readonly cfnKey: kms.CfnKey;
 
   constructor(scope: Construct, id: string, props: ExternalKeyProps) {
-    super(scope, id);
+    super(scope, id, props);
     const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
     const keyUsage = props.keyUsage ?? (IMPORTABLE_KEY_SPECS[keySpec]?.usages[0] as kms.KeyUsage | undefined) ?? kms.KeyUsage.ENCRYPT_DECRYPT;
-    const region = Stack.of(this).region;
-    const partition = Token.isUnresolved(region) ? undefined : partitionOf(region);
     if (props.enableKeyRotation) {
       throw new ByokError(ErrorCodes.ROTATION_NOT_ALLOWED, 'enableKeyRotation cannot be true: KMS does not rotate imported key material automatically; rotate by importing new material (see the README, "Lifecycle")', this);
     }
-    if (!Token.isUnresolved(region) && partition === undefined) {
-      throw new ByokError(ErrorCodes.REGION, `region '${region}' is not an AWS region name`, this);
-    }
-    const checked = this._checkOptions(props, keySpec, keyUsage, partition);
+    const checked = this._checkOptions(props, keySpec, keyUsage);
     if (props.rotateOnNewMaterial && (checked.kind !== 'SYMMETRIC' || props.multiRegion)) {
       throw new ByokError(ErrorCodes.ROTATION, `rotateOnNewMaterial is only possible for single-Region SYMMETRIC_DEFAULT keys; KMS lets a ${props.multiRegion ? 'multi-Region' : keySpec} key hold only the material first imported into it through this library`, this);
     }
@@ -106,7 +112,7 @@ export class ExternalKey extends ImportedKeyBase {
     });
 
     const importResource = this._setUpImport(props, {
-      keyArn: this.cfnKey.attrArn, keySpec, keyUsage, kind: checked.kind, partition, rotateOnNewMaterial: props.rotateOnNewMaterial,
+      keyArn: this.cfnKey.attrArn, keySpec, keyUsage, kind: checked.kind, partition: checked.partition, rotateOnNewMaterial: props.rotateOnNewMaterial,
     }, checked);
     this.keyArn = importResource.getAttString(ImportAttributes.KEY_ARN);
     this.keyId = importResource.getAttString(ImportAttributes.KEY_ID);

@@ -1,5 +1,6 @@
 export * from './external-key';
 export * from './external-key-replica';
+export * from './primary-key';
 export * from './key-base';
 export * from './key-material';
 export * from './pkcs11-material';
@@ -7,5 +8,5 @@ export { HsmConnection, HsmVpcOptions, ImportProvider, ImportProviderProps } fro
 export * from './partner-access';
 export * from './expiration';
 export * from './wrapping';
-export { IMPORT_RESOURCE_TYPE } from './private/contract';
+export * from './error-codes';
 export * from './organization';

@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -11,14 +11,14 @@ import { KeyMaterialExpiration } from './expiration';
 import { IMPORT_SERVICE_TIMEOUT, ImportProvider } from './import-provider';
 import { KeyMaterial } from './key-material';
 import { PartnerAccess } from './partner-access';
-import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes, ImportResourceProperties, RenewalEvent } from './private/contract';
+import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportResourceProperties, RenewalEvent } from './private/contract';
 import { ByokError } from './private/errors';
-import { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS, MaterialKind } from './private/import-rules';
+import { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS, MaterialKind, partitionOf } from './private/import-rules';
 import { DELETE_MATERIAL_ACTIONS, IMPORT_ACTIONS, ROTATE_ACTIONS } from './private/perms';
 import { renewalPlan } from './private/renewal-schedule';
 import { WrappingAlgorithm, WrappingKeySpec } from './wrapping';
 
-/** Options for the alarm on the material's expiry. */
+/** Options for {@link IExternalKey.addExpirationAlarm}. */
 export interface ExpirationAlarmOptions {
   /**
    * Alarm when the material expires within this time.
@@ -33,10 +33,40 @@ export interface ExpirationAlarmOptions {
    * @default - no notification
    */
   readonly topic?: sns.ITopic;
+
+  /**
+   * The name of the alarm.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly alarmName?: string;
+}
+
+/**
+ * A KMS key with imported key material: an `ExternalKey` or an `ExternalKeyReplica`. Besides
+ * what every `kms.IKey` does, it measures when its material expires.
+ */
+export interface IExternalKey extends kms.IKey {
+  /**
+   * The `AWS/KMS` metric `SecondsUntilKeyMaterialExpiration` of this key: the seconds until its
+   * imported material expires. KMS publishes it only for material that expires, and stops once
+   * the material has expired or was deleted. The minimum over 1 hour, unless `props` say otherwise.
+   *
+   * @see https://docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html
+   */
+  metricSecondsUntilKeyMaterialExpiration(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * An alarm that fires when the key material expires within `threshold`, and also when the
+   * metric stops (the material has expired or was deleted). Only for a key whose material expires.
+   *
+   * @param id the construct id of the alarm, under this key
+   */
+  addExpirationAlarm(id: string, options?: ExpirationAlarmOptions): cloudwatch.Alarm;
 }
 
 /** What every key with imported material (a primary key or a replica) is configured with. */
-export interface ImportedKeyOptions {
+export interface ExternalKeyOptions {
   /** Where the key material comes from, e.g. `KeyMaterial.fromSecret(secret)`. */
   readonly material: KeyMaterial;
 
@@ -56,7 +86,7 @@ export interface ImportedKeyOptions {
   readonly partners?: PartnerAccess[];
 
   /**
-   * An alias for the key, e.g. `alias/bluescape-workspace`. It points at the key once the
+   * An alias for the key, e.g. `alias/partner-workspace`. It points at the key once the
    * material is imported.
    *
    * @default - no alias
@@ -69,6 +99,15 @@ export interface ImportedKeyOptions {
    * @default - no description
    */
   readonly description?: string;
+
+  /**
+   * An initial key policy. Its statements are added to the ones the key always has: the account
+   * root's `kms:*` (so that the account cannot be locked out and its IAM policies work for the key),
+   * the import function's statements, and the partners'.
+   *
+   * @default - only the statements the key always has
+   */
+  readonly policy?: iam.PolicyDocument;
 
   /**
    * Principals that may administer (but not use) the key, in addition to the account root.
@@ -94,14 +133,6 @@ export interface ImportedKeyOptions {
    * @default - no renewal: the material expires unless you deploy again
    */
   readonly renewEvery?: Duration;
-
-  /**
-   * An alarm on `AWS/KMS SecondsUntilKeyMaterialExpiration` for this key. Only with an expiring
-   * material; it also fires when the metric stops (the material has expired or was deleted).
-   *
-   * @default - no alarm
-   */
-  readonly expirationAlarm?: ExpirationAlarmOptions;
 
   /**
    * How the material is wrapped for transport to KMS.
@@ -156,28 +187,35 @@ export interface KeyImportSetup {
 
 /**
  * A KMS key with imported material: the key policy (account root + partners), the import custom
- * resource with its exact-ARN IAM policy, renewal, expiry alarm, aliases and grants. A
+ * resource with its exact-ARN IAM policy, renewal, expiry metric and alarm, aliases and grants. A
  * `kms.IKey` whose `keyArn`/`keyId` come from the import, so users of the key wait for it.
  */
-export abstract class ImportedKeyBase extends Resource implements kms.IKey {
+export abstract class ExternalKeyBase extends Resource implements IExternalKey {
   public abstract readonly keyArn: string;
   public abstract readonly keyId: string;
-  /** The alarm on the material's expiry, if one was asked for. */
-  public expirationAlarm?: cloudwatch.Alarm;
 
   /** The key policy. */
   protected readonly policy: iam.PolicyDocument;
 
-  protected constructor(scope: Construct, id: string) {
+  /** Whether the material expires, for the expiry alarm. */
+  private readonly materialExpires: boolean;
+
+  protected constructor(scope: Construct, id: string, options: ExternalKeyOptions) {
     super(scope, id);
-    this.policy = new iam.PolicyDocument({
-      statements: [new iam.PolicyStatement({
-        sid: 'EnableIAMUserPermissions',
-        principals: [new iam.AccountRootPrincipal()],
-        actions: ['kms:*'],
-        resources: ['*'],
-      })],
-    });
+    // jsii callers and plain JavaScript skip TypeScript's check of required props.
+    if (!options?.material) {
+      throw new ByokError(ErrorCodes.INVALID_PROPERTY, 'material is required: say where the key material comes from, e.g. KeyMaterial.fromSecret(secret)', this);
+    }
+    this.policy = options.policy ?? new iam.PolicyDocument();
+    this.policy.addStatements(new iam.PolicyStatement({
+      sid: 'EnableIAMUserPermissions',
+      principals: [new iam.AccountRootPrincipal()],
+      actions: ['kms:*'],
+      resources: ['*'],
+    }));
+    this.materialExpires = (options.expiration ?? KeyMaterialExpiration.never()).expires;
+    // As kms.Key does: a statement a key policy cannot have (no principal, say) fails the synth.
+    this.node.addValidation({ validate: () => this.policy.validateForResourcePolicy() });
   }
 
   public get keyRef(): kms.KeyReference {
@@ -250,13 +288,64 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
     return this.grants.actions(grantee, 'kms:DeriveSharedSecret');
   }
 
+  /**
+   * The `AWS/KMS` metric `SecondsUntilKeyMaterialExpiration` of this key (minimum over 1 hour
+   * unless `props` say otherwise). KMS publishes it only for material that expires.
+   */
+  public metricSecondsUntilKeyMaterialExpiration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    // docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html
+    return new cloudwatch.Metric({
+      namespace: 'AWS/KMS',
+      metricName: 'SecondsUntilKeyMaterialExpiration',
+      dimensionsMap: { KeyId: this.keyId },
+      statistic: cloudwatch.Stats.MINIMUM,
+      period: Duration.hours(1),
+      ...props,
+    }).attachTo(this);
+  }
+
+  /**
+   * An alarm, under this key, that fires when the material expires within `threshold` (default 30
+   * days) and when the metric stops (the material has expired or was deleted). Only for a key whose
+   * material expires.
+   *
+   * @param id the construct id of the alarm; `ExpirationAlarm` keeps an alarm deployed by earlier versions
+   */
+  public addExpirationAlarm(id: string, options: ExpirationAlarmOptions = {}): cloudwatch.Alarm {
+    if (!this.materialExpires) {
+      throw new ByokError(ErrorCodes.EXPIRATION, 'addExpirationAlarm needs an expiring material: set expiration to KeyMaterialExpiration.after() or .at()', this);
+    }
+    const threshold = options.threshold ?? Duration.days(30);
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmName: options.alarmName,
+      alarmDescription: `The imported key material of ${this.node.path} expires within ${threshold.toHumanString()}, or has expired`,
+      metric: this.metricSecondsUntilKeyMaterialExpiration(),
+      threshold: threshold.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // KMS stops publishing the metric once the material has expired: that is the worst case.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    if (options.topic) {
+      const action = new cw_actions.SnsAction(options.topic);
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+    return alarm;
+  }
+
   private get grants(): kms.KeyGrants {
     // The account root statement trusts IAM, so same-account grants go to identity policies only.
     return kms.KeyGrants.fromKey(this, true);
   }
 
   /** Checks that hold for any imported key, before its resources are declared. @internal */
-  protected _checkOptions(options: ImportedKeyOptions, keySpec: string, keyUsage: string, partition: string | undefined): { wrappingAlgorithm: string; wrappingKeySpec: string; kind: MaterialKind } {
+  protected _checkOptions(options: ExternalKeyOptions, keySpec: string, keyUsage: string): { wrappingAlgorithm: string; wrappingKeySpec: string; kind: MaterialKind; partition?: string } {
+    const region = Stack.of(this).region;
+    const partition = Token.isUnresolved(region) ? undefined : partitionOf(region);
+    if (!Token.isUnresolved(region) && partition === undefined) {
+      throw new ByokError(ErrorCodes.REGION, `region '${region}' is not an AWS region name`, this);
+    }
     const kind = IMPORTABLE_KEY_SPECS[keySpec]?.kind ?? 'SYMMETRIC';
     const defaults = defaultWrapping(kind);
     const wrappingAlgorithm = options.wrappingAlgorithm ?? defaults.wrappingAlgorithm;
@@ -270,7 +359,7 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
     for (const partner of options.partners ?? []) {
       this.policy.addStatements(...partner._statements(this, keySpec, keyUsage));
     }
-    return { wrappingAlgorithm, wrappingKeySpec, kind };
+    return { wrappingAlgorithm, wrappingKeySpec, kind, partition };
   }
 
   /**
@@ -278,11 +367,8 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
    * alias, admins). Returns the import resource, whose attributes are the key's public identity.
    * @internal
    */
-  protected _setUpImport(options: ImportedKeyOptions, setup: KeyImportSetup, wrapping: { wrappingAlgorithm: string; wrappingKeySpec: string }): CustomResource {
+  protected _setUpImport(options: ExternalKeyOptions, setup: KeyImportSetup, wrapping: { wrappingAlgorithm: string; wrappingKeySpec: string }): CustomResource {
     const expiration = options.expiration ?? KeyMaterialExpiration.never();
-    if (options.expirationAlarm && !expiration.expires) {
-      throw new ByokError(ErrorCodes.EXPIRATION, 'expirationAlarm needs an expiring material: set expiration to KeyMaterialExpiration.after() or .at()', this);
-    }
     const expirationProps = expiration._bind(this);
     if (options.renewEvery) {
       const validFor = Number(expirationProps.ValidForSeconds ?? 0);
@@ -345,41 +431,12 @@ export abstract class ImportedKeyBase extends Resource implements kms.IKey {
       // Renew only a key that has been imported, with the permissions in place.
       rule.node.addDependency(importResource);
     }
-    if (options.expirationAlarm) {
-      this.expirationAlarm = this.alarmOnExpiry(importResource.getAttString(ImportAttributes.KEY_ID), options.expirationAlarm);
-    }
     return importResource;
   }
 
   /** Aliases and admins, once keyArn is known. @internal */
-  protected _finish(options: ImportedKeyOptions): void {
+  protected _finish(options: ExternalKeyOptions): void {
     if (options.alias) this.addAlias(options.alias);
     for (const admin of options.admins ?? []) this.grantAdmin(admin);
-  }
-
-  private alarmOnExpiry(keyId: string, options: ExpirationAlarmOptions): cloudwatch.Alarm {
-    const threshold = options.threshold ?? Duration.days(30);
-    const alarm = new cloudwatch.Alarm(this, 'ExpirationAlarm', {
-      alarmDescription: `The imported key material of ${this.node.path} expires within ${threshold.toHumanString()}, or has expired`,
-      // docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/KMS',
-        metricName: 'SecondsUntilKeyMaterialExpiration',
-        dimensionsMap: { KeyId: keyId },
-        statistic: cloudwatch.Stats.MINIMUM,
-        period: Duration.hours(1),
-      }),
-      threshold: threshold.toSeconds(),
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // KMS stops publishing the metric once the material has expired: that is the worst case.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    if (options.topic) {
-      const action = new cw_actions.SnsAction(options.topic);
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
-    return alarm;
   }
 }

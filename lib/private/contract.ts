@@ -170,35 +170,8 @@ export const PrimaryLookupAttributes = {
   ARN: 'Arn',
 } as const;
 
-/**
- * Stable error codes. The construct throws them at synth time, the handler puts them at the
- * start of the reason it sends CloudFormation (`[Code] message`), and tests assert on them.
- */
-export const ErrorCodes = {
-  ACCOUNT_ID: 'PartnerAccountId',
-  PARTNER_GRANTS: 'PartnerGrants',
-  KEY_SPEC_NOT_IMPORTABLE: 'KeySpecNotImportable',
-  KEY_SPEC_USAGE: 'KeySpecUsage',
-  WRAPPING_COMBINATION: 'WrappingCombination',
-  ROTATION_NOT_ALLOWED: 'RotationNotAllowed',
-  EXPIRATION: 'Expiration',
-  REGION: 'Region',
-  PENDING_WINDOW: 'PendingWindow',
-  INVALID_PROPERTY: 'InvalidProperty',
-  MATERIAL_SOURCE: 'MaterialSource',
-  SECRET_ENCRYPTION_KEY: 'SecretEncryptionKey',
-  MATERIAL_ENCODING: 'MaterialEncoding',
-  MATERIAL_FORMAT: 'MaterialFormat',
-  MATERIAL_MISMATCH: 'MaterialMismatch',
-  KEY_STATE: 'KeyState',
-  IMPORT_TOKEN: 'ImportToken',
-  ACCESS_DENIED: 'AccessDenied',
-  UNSUPPORTED_UPDATE: 'UnsupportedUpdate',
-  TIMEOUT: 'Timeout',
-  ROTATION: 'Rotation',
-  AWS_ERROR: 'AwsError',
-  UNTRUSTED_EVENT: 'UntrustedEvent',
-} as const;
+/** Stable error codes: a public enum (lib/error-codes.ts), shared with the handler. */
+export { ErrorCodes } from '../error-codes';
 
 /**
  * The handler's environment variable holding the id of the stack it was deployed with (`AWS::StackId`):

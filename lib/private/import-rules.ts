@@ -5,7 +5,7 @@
  * the partition (China or not) is finally known.
  *
  * Source: docs.aws.amazon.com/kms/latest/developerguide/importing-keys-get-public-key-and-token.html
- * and importing-keys-conceptual.html (summarised in shared/research/kms-import-spec.md §2-§3).
+ * and importing-keys-conceptual.html.
  */
 
 export type MaterialKind = 'SYMMETRIC' | 'HMAC' | 'RSA' | 'ECC' | 'SM2';

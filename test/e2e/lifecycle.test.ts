@@ -31,10 +31,10 @@ describe('expiry and renewal', () => {
     const [a, b] = [randomBytes(32), randomBytes(32)];
     const [sa, sb] = await Promise.all([newSecret(a), newSecret(b)]);
     const outdir = synth((s) => {
-      new ExternalKey(s, 'Renewed', {
-        material: KeyMaterial.fromSecret(secretByArn(s, 'SA', sa.arn)), expiration: KeyMaterialExpiration.after(Duration.days(30)),
-        renewEvery: Duration.days(7), expirationAlarm: { threshold: Duration.days(10) },
+      const renewed = new ExternalKey(s, 'Renewed', {
+        material: KeyMaterial.fromSecret(secretByArn(s, 'SA', sa.arn)), expiration: KeyMaterialExpiration.after(Duration.days(30)), renewEvery: Duration.days(7),
       });
+      renewed.addExpirationAlarm('ExpirationAlarm', { threshold: Duration.days(10) });
       new ExternalKey(s, 'Expiring', { material: KeyMaterial.fromSecret(secretByArn(s, 'SB', sb.arn)), expiration: KeyMaterialExpiration.after(Duration.days(30)) });
     }, 'Expiry');
     const stack = await cloud.deploy(outdir, 'Expiry');

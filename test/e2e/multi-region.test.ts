@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { secretKeyPolicyStatement } from '../../bin/secret-access-stack';
-import { ExternalKey, ExternalKeyReplica, KeyMaterial } from '../../lib';
+import { ExternalKey, ExternalKeyReplica, KeyMaterial, PrimaryKey } from '../../lib';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
 import { ACCOUNT, fingerprints, RAISED_QUOTAS, secretByArn, sha256, stackNames, synth, synthExampleApp } from './util';
 
@@ -24,7 +24,7 @@ describe('multi-Region keys with imported material', () => {
     const replicas: LocalStack[] = [];
     for (const region of regions.slice(1)) {
       const dir = synth((s) => {
-        new ExternalKeyReplica(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', secretArn)), primaryRegion: regions[0], primaryAlias: 'alias/mrk-e2e', alias: 'alias/mrk-e2e' });
+        new ExternalKeyReplica(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', secretArn)), primaryKey: PrimaryKey.fromAlias(regions[0], 'alias/mrk-e2e'), alias: 'alias/mrk-e2e' });
       }, `Replica${region.replace(/-/g, '')}`, { account: ACCOUNT, region });
       replicas.push(await cloud.deploy(dir, `Replica${region.replace(/-/g, '')}`));
     }
@@ -48,7 +48,7 @@ describe('multi-Region keys with imported material', () => {
     const [a, b] = [randomBytes(32), randomBytes(32)];
     const [arnA, arnB] = await Promise.all([a, b].map((m) => cloud.createSecret(`mrk/${randomBytes(4).toString('hex')}`, { secretString: m.toString('base64') })));
     const primary = await cloud.deploy(synth((s) => { new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arnA)), multiRegion: true, alias: 'alias/mrk-bad' }); }, 'PrimaryBad', { account: ACCOUNT, region: 'us-west-2' }), 'PrimaryBad');
-    const dir = synth((s) => { new ExternalKeyReplica(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arnB)), primaryRegion: 'us-west-2', primaryAlias: 'alias/mrk-bad' }); }, 'ReplicaBad', { account: ACCOUNT, region: 'eu-central-1' });
+    const dir = synth((s) => { new ExternalKeyReplica(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arnB)), primaryKey: PrimaryKey.fromAlias('us-west-2', 'alias/mrk-bad') }); }, 'ReplicaBad', { account: ACCOUNT, region: 'eu-central-1' });
     const failure = await cloud.deploy(dir, 'ReplicaBad').catch((e) => e);
     expect(failure).toBeInstanceOf(DeploymentFailed);
     expect(failure.reason).toMatch(/^\[MaterialMismatch\] KMS refused the material from secret .* for key arn:aws:kms:eu-central-1:111122223333:key\/mrk-/);
@@ -63,7 +63,7 @@ describe('multi-Region keys with imported material', () => {
 
   test('a replica whose primary was never deployed fails with what to do', async () => {
     const arn = await cloud.createSecret(`mrk/${randomBytes(4).toString('hex')}`, { secretString: randomBytes(32).toString('base64') });
-    const dir = synth((s) => { new ExternalKeyReplica(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arn)), primaryRegion: 'sa-east-1', primaryAlias: 'alias/nowhere' }); }, 'Orphan', { account: ACCOUNT, region: 'eu-north-1' });
+    const dir = synth((s) => { new ExternalKeyReplica(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arn)), primaryKey: PrimaryKey.fromAlias('sa-east-1', 'alias/nowhere') }); }, 'Orphan', { account: ACCOUNT, region: 'eu-north-1' });
     const failure = await cloud.deploy(dir, 'Orphan').catch((e) => e);
     expect(failure.reason).toMatch(/^\[KeyState\] primary key alias\/nowhere in sa-east-1 was not found; deploy the primary key's stack first/);
   });

@@ -28,13 +28,14 @@ import {
   VerifyCommand,
   VerifyMacCommand,
 } from '@aws-sdk/client-kms';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, PartnerAccess } from '../../lib';
 import { LocalCloud, LocalStack } from '../../testing/harness';
 import { ACCOUNT, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
- * The partner's view (issue 15, item 4): a role of the partner account, with the broad IAM policy
+ * The partner's view: a role of the partner account, with the broad IAM policy
  * a partner would write for the owner's keys, can make exactly the calls the KMS console's key-user
  * statements allow for each key type ("Default key policy", key users; "Key policies for HMAC KMS
  * keys", KMS Developer Guide), and every other call is refused with AWS's AccessDenied message.
@@ -119,6 +120,15 @@ beforeAll(async () => {
       keySpec: c.keySpec, keyUsage: c.keyUsage, partners: [PartnerAccess.account(PARTNER)],
     });
   }));
+  // One more symmetric key, shared with one role of the partner only. A key policy may name a
+  // role only once it exists, as in AWS: the partner's role is known to the local cloud first.
+  cloud.clientsAs(PARTNER_ROLE);
+  const roleSecret = await cloud.createSecret(`partner/role-${randomBytes(4).toString('hex')}`, { secretString: randomBytes(32).toString('base64') });
+  const roleOutdir = synth((s) => {
+    new ExternalKey(s, 'ForRole', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', roleSecret)), partners: [PartnerAccess.principal(new iam.ArnPrincipal(PARTNER_ROLE))] });
+  }, 'E2EForRole');
+  const roleStack = await cloud.deploy(roleOutdir, 'E2EForRole');
+  keyArns.ForRole = roleStack.resources[roleStack.logicalIdsOfType('Custom::KmsKeyMaterialImport')[0]].attributes.KeyArn;
   stack = await cloud.deploy(outdir, 'E2E');
   const owner = cloud.kmsClient();
   for (const c of CASES) {
@@ -190,4 +200,16 @@ test('grants for AWS resources: an AWS service acting for the partner may create
   const viaEbs = (keyArn: string) => () => cloud.kms.authorizeKeyUseViaService({ principal, keyId: keyArn, action: 'kms:CreateGrant', service: `ec2.${REGION}.amazonaws.com`, region: REGION });
   expect(viaEbs(keyArns.Symmetric)().keyArn).toBe(keyArns.Symmetric);
   for (const id of ['RsaEncrypt', 'EccSign', 'Hmac', 'KeyAgreement']) expect(viaEbs(keyArns[id])).toThrow(/because no resource-based policy allows the kms:CreateGrant action/);
+});
+
+test('a key shared with one role of the partner (PartnerAccess.principal): that role may use it, another role of the partner with the same IAM policy may not', async () => {
+  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` }] };
+  const role = cloud.clientsAs(PARTNER_ROLE, { identityPolicies: [policy] }).kms;
+  const other = cloud.clientsAs(`arn:aws:iam::${PARTNER}:role/OtherApp`, { identityPolicies: [policy] }).kms;
+  const keyArn = keyArns.ForRole;
+  expect(await outcome(USE_CALLS.Encrypt(role, keyArn), 'kms:Encrypt', keyArn)).toBe('allowed');
+  expect(await outcome(USE_CALLS.GenerateDataKey(role, keyArn), 'kms:GenerateDataKey', keyArn)).toBe('allowed');
+  await expect(USE_CALLS.Encrypt(other, keyArn)).rejects.toThrow(
+    `User: arn:aws:sts::${PARTNER}:assumed-role/OtherApp/local-session is not authorized to perform: kms:Encrypt on resource: ${keyArn} because no resource-based policy allows the kms:Encrypt action`,
+  );
 });

@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, PropertyInjectors, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ExternalKey, IMPORT_RESOURCE_TYPE, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
+import { ErrorCodes, ExternalKey, ExternalKeyProps, ExternalKeyReplica, ExternalKeyReplicaProps, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PrimaryKey, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { SECRET_ARN, stackWithSecret } from './helpers';
 
 describe('ExternalKey', () => {
@@ -30,7 +30,7 @@ describe('ExternalKey', () => {
   test('the import custom resource carries references only: key ARN, secret ARN, spec, wrapping and expiry', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret, { versionId: 'v-1', jsonField: 'key' }) });
-    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, {
+    Template.fromStack(stack).hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, {
       KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
       KeySpec: 'SYMMETRIC_DEFAULT',
       KeyUsage: 'ENCRYPT_DECRYPT',
@@ -45,7 +45,7 @@ describe('ExternalKey', () => {
     const { stack, secret } = stackWithSecret();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties(IMPORT_RESOURCE_TYPE, { ServiceTimeout: '1200' });
+    template.hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, { ServiceTimeout: '1200' });
     template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 900 });
   });
 
@@ -56,7 +56,7 @@ describe('ExternalKey', () => {
       wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1,
       wrappingKeySpec: WrappingKeySpec.RSA_2048,
     });
-    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, {
+    Template.fromStack(stack).hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, {
       WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_1', WrappingKeySpec: 'RSA_2048', Material: Match.objectLike({ Encoding: 'HEX' }),
     });
   });
@@ -67,7 +67,7 @@ describe('ExternalKey', () => {
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::Lambda::Function', 1);
     t.resourceCountIs('AWS::KMS::Key', 3);
-    t.resourceCountIs(IMPORT_RESOURCE_TYPE, 3);
+    t.resourceCountIs(ExternalKey.IMPORT_RESOURCE_TYPE, 3);
   });
 
   test('the handler may import into each key through that key\'s own policy, with only the actions used', () => {
@@ -105,7 +105,7 @@ describe('ExternalKey', () => {
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
     const t = Template.fromStack(stack);
     const [policyId] = Object.entries(t.findResources('AWS::IAM::Policy')).find(([, p]: any) => JSON.stringify(p).includes('GetSecretValue'))!;
-    t.hasResource(IMPORT_RESOURCE_TYPE, { DependsOn: Match.arrayWith([policyId]), Properties: Match.objectLike({ KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } }) });
+    t.hasResource(ExternalKey.IMPORT_RESOURCE_TYPE, { DependsOn: Match.arrayWith([policyId]), Properties: Match.objectLike({ KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } }) });
   });
 
   test('keyArn comes from the import, so an encrypted bucket is created only after the key holds material', () => {
@@ -114,20 +114,6 @@ describe('ExternalKey', () => {
     new s3.Bucket(stack, 'Bucket', { encryptionKey: key });
     Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] } } }] },
-    });
-  });
-
-  test('grants go to the grantee policy and name the imported key', () => {
-    const { stack, secret } = stackWithSecret();
-    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
-    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    key.grantEncryptDecrypt(role);
-    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: Match.stringLikeRegexp('^Role') }],
-      PolicyDocument: { Statement: [Match.objectLike({
-        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
-        Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] },
-      })] },
     });
   });
 
@@ -144,26 +130,18 @@ describe('ExternalKey', () => {
     const { stack, secret } = stackWithSecret();
     const admin = new iam.Role(stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() });
     const key = new ExternalKey(stack, 'Key', {
-      material: KeyMaterial.fromSecret(secret), alias: 'alias/bluescape-workspace', description: 'partner key',
+      material: KeyMaterial.fromSecret(secret), alias: 'alias/partner-workspace', description: 'partner key',
       admins: [admin], pendingWindow: Duration.days(7), removalPolicy: RemovalPolicy.DESTROY,
     });
     key.addAlias('alias/second');
     const t = Template.fromStack(stack);
     t.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ Description: 'partner key', PendingWindowInDays: 7 }), DeletionPolicy: 'Delete' });
-    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/bluescape-workspace', TargetKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] } });
+    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/partner-workspace', TargetKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] } });
     t.resourceCountIs('AWS::KMS::Alias', 2);
     t.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^Admin') }],
       PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['kms:Create*', 'kms:ScheduleKeyDeletion']) })] },
     });
-  });
-
-  test('addToResourcePolicy adds to the key policy', () => {
-    const { stack, secret } = stackWithSecret();
-    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
-    const result = key.addToResourcePolicy(new iam.PolicyStatement({ sid: 'Extra', actions: ['kms:DescribeKey'], principals: [new iam.AccountPrincipal('444455556666')], resources: ['*'] }));
-    expect(result.statementAdded).toBe(true);
-    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'Extra' })]) } });
   });
 
   test('it is a kms.IKey that other constructs accept', () => {
@@ -179,68 +157,133 @@ describe('ExternalKey', () => {
     const at = new Date(Date.now() + 30 * 86400_000);
     new ExternalKey(stack, 'B', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.at(at) });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: String(90 * 86400) } });
-    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidTo: at.toISOString() } });
+    t.hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: String(90 * 86400) } });
+    t.hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidTo: at.toISOString() } });
   });
 });
 
-describe('PartnerAccess', () => {
-  test('no partner statement ever carries an administrative action, and the lockout safety check stays on', () => {
-    const { stack, secret } = stackWithSecret();
-    for (const [i, [keySpec, keyUsage]] of ([[kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT], [kms.KeySpec.RSA_3072, kms.KeyUsage.SIGN_VERIFY], [kms.KeySpec.HMAC_384, kms.KeyUsage.GENERATE_VERIFY_MAC], [kms.KeySpec.ECC_NIST_P384, kms.KeyUsage.KEY_AGREEMENT]] as const).entries()) {
-      new ExternalKey(stack, `Key${i}`, { material: KeyMaterial.fromSecret(secret), keySpec, keyUsage, partners: [PartnerAccess.account('123456789012')] });
-    }
-    const admin = /^kms:(\*|Create(Key|Alias)|Put|Update|Enable|Disable|Delete|ScheduleKeyDeletion|CancelKeyDeletion|ImportKeyMaterial|TagResource|UntagResource|ReplicateKey|RotateKeyOnDemand)/;
-    for (const key of Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key')) as any[]) {
-      expect(key.Properties.BypassPolicyLockoutSafetyCheck).toBeUndefined();
-      const partner = key.Properties.KeyPolicy.Statement.filter((s: any) => JSON.stringify(s.Principal).includes('123456789012'));
-      expect(partner).toHaveLength(key.Properties.KeySpec === 'SYMMETRIC_DEFAULT' ? 2 : 1);
-      for (const s of partner) for (const a of [s.Action].flat()) expect(a).not.toMatch(admin);
-    }
+/** A key of the given spec and a same-account role to grant to. */
+function keyAndRole(keySpec: kms.KeySpec = kms.KeySpec.SYMMETRIC_DEFAULT, keyUsage?: kms.KeyUsage) {
+  const { stack, secret } = stackWithSecret();
+  const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec, keyUsage });
+  const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  return { stack, key, role };
+}
+
+/** The statements of the role's identity policy. */
+function roleStatements(stack: ReturnType<typeof keyAndRole>['stack']): any[] {
+  const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Role') }] } });
+  return Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+const IMPORTED_KEY_ARN = { 'Fn::GetAtt': [expect.stringMatching(/^KeyImport/), 'KeyArn'] };
+
+describe('grants on an imported key', () => {
+  test.each([
+    ['grantDecrypt', kms.KeySpec.SYMMETRIC_DEFAULT, undefined, 'kms:Decrypt'],
+    ['grantEncrypt', kms.KeySpec.SYMMETRIC_DEFAULT, undefined, ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*']],
+    ['grantEncryptDecrypt', kms.KeySpec.SYMMETRIC_DEFAULT, undefined, ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*']],
+    ['grantSign', kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.SIGN_VERIFY, 'kms:Sign'],
+    ['grantVerify', kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.SIGN_VERIFY, 'kms:Verify'],
+    ['grantSignVerify', kms.KeySpec.RSA_2048, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify']],
+    ['grantGenerateMac', kms.KeySpec.HMAC_256, undefined, 'kms:GenerateMac'],
+    ['grantVerifyMac', kms.KeySpec.HMAC_256, undefined, 'kms:VerifyMac'],
+    ['grantDeriveSharedSecret', kms.KeySpec.ECC_NIST_P384, kms.KeyUsage.KEY_AGREEMENT, 'kms:DeriveSharedSecret'],
+  ] as const)('%s grants exactly its actions on the imported key\'s ARN in the grantee\'s policy', (method, keySpec, keyUsage, actions) => {
+    const { stack, key, role } = keyAndRole(keySpec, keyUsage);
+    const grant = (key as any)[method](role) as iam.Grant;
+    expect(grant.success).toBe(true);
+    expect(roleStatements(stack)).toEqual([{ Effect: 'Allow', Action: actions, Resource: IMPORTED_KEY_ARN }]);
   });
 
-  // The console's key users statements per key type ("Default key policy", key users; "Key policies for HMAC KMS keys").
-  const usages: Array<[kms.KeySpec, kms.KeyUsage, string[], boolean]> = [
-    [kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT, ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'], true],
-    [kms.KeySpec.RSA_3072, kms.KeyUsage.ENCRYPT_DECRYPT, ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
-    [kms.KeySpec.RSA_2048, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
-    [kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.SIGN_VERIFY, ['kms:Sign', 'kms:Verify', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
-    [kms.KeySpec.HMAC_256, kms.KeyUsage.GENERATE_VERIFY_MAC, ['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey'], false],
-    [kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.KEY_AGREEMENT, ['kms:DeriveSharedSecret', 'kms:DescribeKey', 'kms:GetPublicKey'], false],
-  ];
-  test.each(usages)('a %s key with usage %s gets exactly the console\'s partner statements (grant statement: %p)', (keySpec, keyUsage, actions, grants) => {
-    const { stack, secret } = stackWithSecret();
-    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec, keyUsage, partners: [PartnerAccess.account('123456789012')] });
-    const key = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0] as any;
-    const partner = key.Properties.KeyPolicy.Statement.filter((s: any) => s.Sid?.includes('Partner'));
-    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } };
-    expect(partner).toEqual([
-      { Sid: 'AllowUseOfTheKeyByPartner123456789012', Effect: 'Allow', Action: actions, Resource: '*', Principal: root },
-      ...(grants ? [{ Sid: 'AllowAttachmentOfPersistentResourcesByPartner123456789012', Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'], Resource: '*', Principal: root, Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } }] : []),
-    ]);
+  test('grant with explicit actions passes them through unchanged', () => {
+    const { stack, key, role } = keyAndRole();
+    key.grant(role, 'kms:DescribeKey', 'kms:GetKeyPolicy');
+    expect(roleStatements(stack)).toEqual([{ Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetKeyPolicy'], Resource: IMPORTED_KEY_ARN }]);
   });
 
-  test('asking for the grant statement on a key that is not a symmetric encryption key is an error', () => {
-    const { stack, secret } = stackWithSecret();
-    expect(() => new ExternalKey(stack, 'Key', {
-      material: KeyMaterial.fromSecret(secret), keySpec: kms.KeySpec.HMAC_256, keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
-      partners: [PartnerAccess.account('123456789012', { allowGrantsForAwsResources: true })],
-    })).toThrow(/^\[PartnerGrants\] allowGrantsForAwsResources is for symmetric encryption keys only, not a HMAC_256 key with usage GENERATE_VERIFY_MAC/);
+  test('grantAdmin gives the administration actions but none that use the key', () => {
+    const { stack, key, role } = keyAndRole();
+    key.grantAdmin(role);
+    const [statement] = roleStatements(stack);
+    expect(statement.Resource).toEqual(IMPORTED_KEY_ARN);
+    expect(statement.Action).toEqual(expect.arrayContaining(['kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:Disable*', 'kms:Put*', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion']));
+    for (const use of ['kms:Decrypt', 'kms:Encrypt', 'kms:Sign', 'kms:GenerateDataKey*']) expect(statement.Action).not.toContain(use);
   });
 
-  test('partner access can be narrowed to principals and services, and never includes admin actions', () => {
-    const { stack, secret } = stackWithSecret();
-    const role = 'arn:aws:iam::123456789012:role/bluescape-app';
-    new ExternalKey(stack, 'Key', {
-      material: KeyMaterial.fromSecret(secret),
-      partners: [PartnerAccess.account('123456789012', { principalArns: [role], viaServices: ['s3.us-east-1.amazonaws.com'], allowGrantsForAwsResources: false })],
+  test('a same-account grant does not touch the key policy', () => {
+    const keyPolicy = (stack: ReturnType<typeof keyAndRole>['stack']) => Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key')).map((k: any) => k.Properties.KeyPolicy);
+    const ungranted = keyAndRole();
+    const granted = keyAndRole();
+    granted.key.grantDecrypt(granted.role);
+    expect(keyPolicy(granted.stack)).toEqual(keyPolicy(ungranted.stack));
+    expect(roleStatements(granted.stack)).toHaveLength(1);
+  });
+
+  test('addToResourcePolicy adds the statement to the key policy and reports it added', () => {
+    const { stack, key } = keyAndRole();
+    const result = key.addToResourcePolicy(new iam.PolicyStatement({ sid: 'Auditor', principals: [new iam.AccountPrincipal('444455556666')], actions: ['kms:DescribeKey'], resources: ['*'] }));
+    expect(result.statementAdded).toBe(true);
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'Auditor', Action: 'kms:DescribeKey', Resource: '*' })]) },
     });
-    const key = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0] as any;
-    const partner = key.Properties.KeyPolicy.Statement.filter((s: any) => s.Sid?.includes('Partner'));
-    expect(partner).toEqual([{
-      Sid: 'AllowUseOfTheKeyByPartner123456789012', Effect: 'Allow', Resource: '*', Principal: { AWS: role },
-      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
-      Condition: { StringEquals: { 'kms:ViaService': ['s3.us-east-1.amazonaws.com'] } },
-    }]);
+  });
+
+  test('keyRef names the imported key id and ARN, so that users wait for the import', () => {
+    const { stack, key } = keyAndRole();
+    expect(stack.resolve(key.keyRef)).toEqual({ keyId: { 'Fn::GetAtt': [expect.stringMatching(/^KeyImport/), 'KeyId'] }, keyArn: IMPORTED_KEY_ARN });
+  });
+
+  test('addAlias creates an alias that targets the imported key', () => {
+    const { stack, key } = keyAndRole();
+    key.addAlias('alias/extra');
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/extra', TargetKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyArn'] } });
+  });
+});
+
+describe('what kms.Key users expect', () => {
+  test('an initial key policy is kept, next to the account root and the import function\'s statements', () => {
+    const { stack, secret } = stackWithSecret();
+    const policy = new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ sid: 'Auditor', principals: [new iam.AccountPrincipal('444455556666')], actions: ['kms:DescribeKey'], resources: ['*'] })] });
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), policy });
+    const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key')) as any[];
+    expect(key.Properties.KeyPolicy.Statement.map((s: any) => s.Sid)).toEqual(['Auditor', 'EnableIAMUserPermissions', 'AllowKeyMaterialImportByCdkKmsByok']);
+  });
+
+  test('a key policy statement a key policy cannot have fails the synth, as for kms.Key', () => {
+    const { app, stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    key.addToResourcePolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: ['*'] }));
+    expect(() => app.synth()).toThrow(/A PolicyStatement used in a resource-based policy must specify at least one IAM principal/);
+  });
+
+  test('a key without material is refused with what to pass, also for JavaScript callers that skip the type check', () => {
+    const { stack } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', {} as any)).toThrow(/^\[InvalidProperty\] material is required: say where the key material comes from, e.g. KeyMaterial.fromSecret\(secret\) \(at TestStack\/Key\)$/);
+    expect(() => new ExternalKey(stack, 'Key2', undefined as any)).toThrow(/^\[InvalidProperty\] material is required/);
+  });
+
+  test('property injectors reach both key classes by their PROPERTY_INJECTION_ID', () => {
+    const { app, stack, secret } = stackWithSecret();
+    PropertyInjectors.of(app).add(
+      { constructUniqueId: ExternalKey.PROPERTY_INJECTION_ID, inject: (props: ExternalKeyProps) => ({ description: 'injected key', ...props }) },
+      { constructUniqueId: ExternalKeyReplica.PROPERTY_INJECTION_ID, inject: (props: ExternalKeyReplicaProps) => ({ description: 'injected replica', ...props }) },
+    );
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    new ExternalKeyReplica(stack, 'Replica', { material: KeyMaterial.fromSecret(secret), primaryKey: PrimaryKey.fromKeyArn('arn:aws:kms:eu-west-1:111122223333:key/mrk-1') });
+    expect([ExternalKey.PROPERTY_INJECTION_ID, ExternalKeyReplica.PROPERTY_INJECTION_ID]).toEqual(['cdk-kms-byok.ExternalKey', 'cdk-kms-byok.ExternalKeyReplica']);
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::KMS::Key', { Description: 'injected key' });
+    t.hasResourceProperties('AWS::KMS::ReplicaKey', { Description: 'injected replica' });
+  });
+
+  test('the import resource type and the error codes are public, for tests and callers in any language', () => {
+    expect(ExternalKey.IMPORT_RESOURCE_TYPE).toBe('Custom::KmsKeyMaterialImport');
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    Template.fromStack(stack).resourceCountIs(ExternalKey.IMPORT_RESOURCE_TYPE, 1);
+    const { stack: elsewhere, secret: s2 } = stackWithSecret({ account: '111122223333', region: 'mars-1' });
+    expect(() => new ExternalKey(elsewhere, 'Key', { material: KeyMaterial.fromSecret(s2) })).toThrow(new RegExp(`^\\[${ErrorCodes.REGION}\\] `));
+    expect(ErrorCodes.REGION).toBe('Region');
   });
 });

@@ -4,7 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { addPartnerKeyStacks } from '../../bin/byok-stacks';
 import { ByokConfig, loadConfig } from '../../bin/config';
-import { ExternalKey, ExternalKeyReplica, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess } from '../../lib';
+import { ExternalKey, ExternalKeyReplica, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration, PartnerAccess, PrimaryKey } from '../../lib';
 import { STACK_ID_ENV } from '../../lib/private/contract';
 
 const ACCOUNT = '111122223333';
@@ -20,7 +20,7 @@ describe('a failed first deploy leaves no live key', () => {
   test('keys and replicas default to RetainExceptOnCreate: retained on deletion and replacement, deleted when their creation rolls back', () => {
     const stack = newStack();
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secretIn(stack)) });
-    new ExternalKeyReplica(stack, 'Replica', { material: KeyMaterial.fromSecret(secretIn(stack)), primaryKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef' });
+    new ExternalKeyReplica(stack, 'Replica', { material: KeyMaterial.fromSecret(secretIn(stack)), primaryKey: PrimaryKey.fromKeyArn('arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef') });
     const template = Template.fromStack(stack);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
     template.hasResource('AWS::KMS::ReplicaKey', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });

@@ -2,36 +2,15 @@ import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { ExternalKey, IMPORT_RESOURCE_TYPE, KeyMaterial, KeyMaterialExpiration } from '../../lib';
+import { ExternalKey, KeyMaterial, KeyMaterialExpiration } from '../../lib';
 import { stackWithSecret } from './helpers';
 
 describe('lifecycle', () => {
-  test('the expiry alarm watches SecondsUntilKeyMaterialExpiration of the imported key, missing data breaching', () => {
-    const { stack, secret } = stackWithSecret();
-    const topic = new sns.Topic(stack, 'Topic');
-    new ExternalKey(stack, 'Key', {
-      material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(365)),
-      expirationAlarm: { threshold: Duration.days(14), topic },
-    });
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/KMS', MetricName: 'SecondsUntilKeyMaterialExpiration', Statistic: 'Minimum',
-      Dimensions: [{ Name: 'KeyId', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyId'] } }],
-      Threshold: 14 * 86400, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }], OKActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
-    });
-  });
-
   test('a validity given as a deploy-time parameter reaches the handler as a reference', () => {
     const { stack, secret } = stackWithSecret();
     const days = new CfnParameter(stack, 'ValiditySeconds', { type: 'Number' });
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.seconds(days.valueAsNumber)) });
-    Template.fromStack(stack).hasResourceProperties(IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: { Ref: 'ValiditySeconds' } } });
-  });
-
-  test('an alarm without an expiring material is refused', () => {
-    const { stack, secret } = stackWithSecret();
-    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expirationAlarm: {} }))
-      .toThrow(/\[Expiration\] expirationAlarm needs an expiring material/);
+    Template.fromStack(stack).hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, { Expiration: { Model: 'KEY_MATERIAL_EXPIRES', ValidForSeconds: { Ref: 'ValiditySeconds' } } });
   });
 
   test('renewal is a schedule that sends the handler the same import properties, after the first import', () => {
@@ -46,7 +25,7 @@ describe('lifecycle', () => {
     expect(input).toContain('\\"action\\":\\"renew\\"');
     expect(input).toContain('ValidForSeconds');
     expect(input).toContain(`\\"renewAfterSeconds\\":\\"${6 * 86400}\\"`);
-    const cr = Object.values(t.findResources(IMPORT_RESOURCE_TYPE))[0] as any;
+    const cr = Object.values(t.findResources(ExternalKey.IMPORT_RESOURCE_TYPE))[0] as any;
     expect(rule.Properties.Targets[0].Arn).toEqual(cr.Properties.ServiceToken);
     t.resourceCountIs('AWS::Lambda::Permission', 1);
   });
@@ -92,7 +71,7 @@ describe('lifecycle', () => {
     new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), rotateOnNewMaterial: true });
     new ExternalKey(stack, 'Other', { material: KeyMaterial.fromSecret(secret) });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties(IMPORT_RESOURCE_TYPE, { RotateOnNewMaterial: 'true' });
+    t.hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, { RotateOnNewMaterial: 'true' });
     const actions = Object.entries(t.findResources('AWS::KMS::Key')).map(([id, k]: [string, any]) => [id.replace(/[0-9A-F]{8}$/, ''), k.Properties.KeyPolicy.Statement.find((s: any) => s.Sid === 'AllowKeyMaterialImportByCdkKmsByok').Action]);
     expect(actions).toEqual([
       ['Key', ['kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:DescribeKey', 'kms:RotateKeyOnDemand']],
@@ -104,5 +83,58 @@ describe('lifecycle', () => {
     const { stack, secret } = stackWithSecret();
     expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec: kms.KeySpec.HMAC_256, rotateOnNewMaterial: true }))
       .toThrow(/\[Rotation\] rotateOnNewMaterial is only possible for single-Region SYMMETRIC_DEFAULT keys; KMS lets a HMAC_256 key hold only the material first imported/);
+  });
+});
+
+describe('expiry metric and alarm', () => {
+  test('the metric is SecondsUntilKeyMaterialExpiration of the imported key, minimum per hour, and takes options', () => {
+    const { stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(365)) });
+    const metric = key.metricSecondsUntilKeyMaterialExpiration();
+    expect(metric.namespace).toBe('AWS/KMS');
+    expect(metric.metricName).toBe('SecondsUntilKeyMaterialExpiration');
+    expect(metric.statistic).toBe('Minimum');
+    expect(metric.period.toHours()).toBe(1);
+    expect(stack.resolve(metric.dimensions)).toEqual({ KeyId: { 'Fn::GetAtt': [expect.stringMatching(/^KeyImport/), 'KeyId'] } });
+    const daily = key.metricSecondsUntilKeyMaterialExpiration({ period: Duration.days(1), statistic: 'Average' });
+    expect(daily.period.toDays()).toBe(1);
+    expect(daily.statistic).toBe('Average');
+  });
+
+  test('addExpirationAlarm watches the metric of the imported key, missing data breaching, and notifies a topic', () => {
+    const { stack, secret } = stackWithSecret();
+    const topic = new sns.Topic(stack, 'Topic');
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(365)) });
+    const alarm = key.addExpirationAlarm('ExpirationAlarm', { threshold: Duration.days(14), topic, alarmName: 'key-expiry' });
+    expect(alarm.node.path).toBe('TestStack/Key/ExpirationAlarm');
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'key-expiry', Namespace: 'AWS/KMS', MetricName: 'SecondsUntilKeyMaterialExpiration', Statistic: 'Minimum', Period: 3600,
+      Dimensions: [{ Name: 'KeyId', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeyImport'), 'KeyId'] } }],
+      Threshold: 14 * 86400, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }], OKActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+    });
+  });
+
+  test('without a threshold the alarm fires 30 days before expiry, and without a topic it has no actions', () => {
+    const { stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.at(new Date(Date.now() + 90 * 86400_000)) });
+    key.addExpirationAlarm('Expiry');
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0].Properties).toMatchObject({ Threshold: 30 * 86400, ComparisonOperator: 'LessThanThreshold', AlarmDescription: expect.stringContaining('expires within 30 days') });
+    expect(alarms[0].Properties.AlarmActions).toBeUndefined();
+    expect(alarms[0].Properties.OKActions).toBeUndefined();
+  });
+
+  test('a key has no alarm unless one is added', () => {
+    const { stack, secret } = stackWithSecret();
+    new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.after(Duration.days(90)) });
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  });
+
+  test('an alarm on material that never expires is refused', () => {
+    const { stack, secret } = stackWithSecret();
+    const key = new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret) });
+    expect(() => key.addExpirationAlarm('Expiry')).toThrow(/^\[Expiration\] addExpirationAlarm needs an expiring material: set expiration to KeyMaterialExpiration.after\(\) or .at\(\) \(at TestStack\/Key\)$/);
   });
 });

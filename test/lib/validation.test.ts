@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { ExternalKey, ExternalKeyProps, KeyMaterial, KeyMaterialExpiration, PartnerAccess, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
+import { ExternalKey, ExternalKeyProps, KeyMaterial, KeyMaterialExpiration, WrappingAlgorithm, WrappingKeySpec } from '../../lib';
 import { stackWithSecret } from './helpers';
 
 function build(props: Omit<ExternalKeyProps, 'material'>, env?: { account?: string; region?: string }) {
@@ -9,15 +9,6 @@ function build(props: Omit<ExternalKeyProps, 'material'>, env?: { account?: stri
 }
 
 describe('synth-time validation', () => {
-  test.each(['12345678901', '1234567890123', 'abcdefghijkl', '12345678901a', ''])('partner account id %p is refused', (id) => {
-    expect(build({ partners: [PartnerAccess.account(id)] })).toThrow(/\[PartnerAccountId\] partner account id '.*' is not valid: an AWS account id is exactly 12 digits \(at TestStack\/Key\)/);
-  });
-
-  test('a partner principal outside the partner account is refused', () => {
-    expect(build({ partners: [PartnerAccess.account('123456789012', { principalArns: ['arn:aws:iam::999999999999:role/x'] })] }))
-      .toThrow(/\[PartnerAccountId\] partner principal 'arn:aws:iam::999999999999:role\/x' is not a role, user or root ARN of partner account 123456789012/);
-  });
-
   test('automatic key rotation is refused on an EXTERNAL key', () => {
     expect(build({ enableKeyRotation: true })).toThrow(/\[RotationNotAllowed\] enableKeyRotation cannot be true/);
   });
@@ -85,5 +76,17 @@ describe('synth-time validation', () => {
 
   test('partition rules are left to the handler when the region is not known at synth time', () => {
     expect(build({ wrappingAlgorithm: WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256 }, {})).not.toThrow();
+  });
+
+  test('an invalid date is refused at synth time', () => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), expiration: KeyMaterialExpiration.at(new Date('not a date')) }))
+      .toThrow('[Expiration] expiration date is not a valid date (at TestStack/Key)');
+  });
+
+  test('a key spec KMS does not know is refused as not importable', () => {
+    const { stack, secret } = stackWithSecret();
+    expect(() => new ExternalKey(stack, 'Key', { material: KeyMaterial.fromSecret(secret), keySpec: 'AES_512' as kms.KeySpec }))
+      .toThrow(/^\[KeySpecNotImportable\] key spec 'AES_512' is not a KMS key spec that supports imported key material/);
   });
 });
