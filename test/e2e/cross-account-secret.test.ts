@@ -10,15 +10,16 @@ import { Stack } from 'aws-cdk-lib';
 import { secretKeyPolicyStatement, secretReadPolicy } from '../../bin/secret-access-stack';
 import { ExternalKey, KeyMaterial } from '../../lib';
 import { LocalCloud } from '../../testing/harness';
-import { fingerprints, secretByArn, sha256, synth, synthExampleApp } from './util';
+import { fingerprints, RAISED_QUOTAS, secretByArn, sha256, synth, synthExampleApp } from './util';
 
 const OWNER = '111122223333';
 const READER = '444455556666';
 const REGION = 'us-east-1';
 let cloud: LocalCloud;
 
-// The reader is the default account: an account-agnostic stack is deployed there.
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, accountId: READER, accounts: [OWNER] }); });
+// The reader is the default account: an account-agnostic stack is deployed there. Raised quotas:
+// the deployments follow one another, and this file is not about KMS's request quotas.
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, accountId: READER, accounts: [OWNER], ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 test('a secret under the default aws/secretsmanager key, shared by resource policy, is refused to another account with AWS\'s error', async () => {

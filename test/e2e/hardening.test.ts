@@ -3,10 +3,12 @@ import { DescribeKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { CfnResource } from 'aws-cdk-lib';
 import { ExternalKey, KeyMaterial, KeyMaterialEncoding, KeyMaterialExpiration } from '../../lib';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
-import { fingerprints, REGION, secretByArn, sha256, synth } from './util';
+import { fingerprints, RAISED_QUOTAS, REGION, secretByArn, sha256, synth } from './util';
 
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+// Raised quotas: the imports here follow one another, and at KMS's default (one
+// GetParametersForImport every 4 s) most of this file's time went to waiting for the quota.
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
 
 const describeKey = async (keyArn: string) => (await cloud.kmsClient().send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata!;

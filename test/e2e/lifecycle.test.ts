@@ -4,12 +4,15 @@ import * as path from 'path';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand, ImportKeyMaterialCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
-import { ExternalKey, KeyMaterial, KeyMaterialExpiration } from '../../lib';
+import { ExternalKey, KeyMaterial, KeyMaterialExpiration, WrappingKeySpec } from '../../lib';
 import { wrapKeyMaterial } from '../../lambda/wrap';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
 import { fingerprints, RAISED_QUOTAS, REGION, secretByArn, sha256, synth } from './util';
 
 const DAY = 86400_000;
+// RSA_2048 wrapping keys: the emulator generates a fresh pair per GetParametersForImport, and an
+// RSA_4096 one costs about a second of CPU; this file is about expiry, renewal and rotation.
+const wrappingKeySpec = WrappingKeySpec.RSA_2048;
 let cloud: LocalCloud;
 beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); });
@@ -32,10 +35,10 @@ describe('expiry and renewal', () => {
     const [sa, sb] = await Promise.all([newSecret(a), newSecret(b)]);
     const outdir = synth((s) => {
       const renewed = new ExternalKey(s, 'Renewed', {
-        material: KeyMaterial.fromSecret(secretByArn(s, 'SA', sa.arn)), expiration: KeyMaterialExpiration.after(Duration.days(30)), renewEvery: Duration.days(7),
+        material: KeyMaterial.fromSecret(secretByArn(s, 'SA', sa.arn)), expiration: KeyMaterialExpiration.after(Duration.days(30)), renewEvery: Duration.days(7), wrappingKeySpec,
       });
       renewed.addExpirationAlarm('ExpirationAlarm', { threshold: Duration.days(10) });
-      new ExternalKey(s, 'Expiring', { material: KeyMaterial.fromSecret(secretByArn(s, 'SB', sb.arn)), expiration: KeyMaterialExpiration.after(Duration.days(30)) });
+      new ExternalKey(s, 'Expiring', { material: KeyMaterial.fromSecret(secretByArn(s, 'SB', sb.arn)), expiration: KeyMaterialExpiration.after(Duration.days(30)), wrappingKeySpec });
     }, 'Expiry');
     const stack = await cloud.deploy(outdir, 'Expiry');
     const renewed = keyArnOf(stack, 'Renewed');
@@ -68,7 +71,7 @@ describe('expiry and renewal', () => {
   test('changing the expiry re-imports the same material into the same key', async () => {
     const material = randomBytes(32);
     const { arn } = await newSecret(material);
-    const build = (expiration?: KeyMaterialExpiration) => synth((s) => { new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arn)), expiration }); }, 'Expiry2');
+    const build = (expiration?: KeyMaterialExpiration) => synth((s) => { new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', arn)), expiration, wrappingKeySpec }); }, 'Expiry2');
     const stack = await cloud.deploy(build(), 'Expiry2');
     const keyArn = keyArnOf(stack, 'Key');
     expect((await describe_(keyArn)).ExpirationModel).toBe('KEY_MATERIAL_DOES_NOT_EXPIRE');
@@ -91,7 +94,7 @@ describe('rotation to new material', () => {
   let oldCiphertext: Uint8Array;
   const plaintext = randomBytes(20);
   const build = (versionId: string) => synth((s) => {
-    new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', secretArn), { versionId }), rotateOnNewMaterial: true });
+    new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', secretArn), { versionId }), rotateOnNewMaterial: true, wrappingKeySpec });
   }, 'Rotation');
 
   beforeAll(async () => {

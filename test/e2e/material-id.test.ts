@@ -2,9 +2,9 @@ import { randomBytes } from 'crypto';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
-import { ExternalKey, KeyMaterial, KeyMaterialExpiration } from '../../lib';
+import { ExternalKey, KeyMaterial, KeyMaterialExpiration, WrappingKeySpec } from '../../lib';
 import { DeploymentFailed, LocalCloud, LocalStack } from '../../testing/harness';
-import { REGION, secretByArn, synth } from './util';
+import { RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
  * Property: after any sequence of Create, Update, failed Update with rollback, and scheduled
@@ -17,7 +17,9 @@ const STEPS: Step[] = ['rotate', 'failedRotate', 'repinSame', 'renew'];
 const DAY = 86400_000;
 
 let cloud: LocalCloud;
-beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION }); });
+// The steps import one after another: at KMS's default quota (one GetParametersForImport every
+// 4 s) most of the time would go to waiting for it, which is not what this file is about.
+beforeAll(async () => { cloud = await LocalCloud.start({ region: REGION, ...RAISED_QUOTAS }); });
 afterAll(async () => { await cloud?.stop(); cloud?.kms.clock.set(new Date()); });
 
 /** A small deterministic generator, so that a failing sequence can be replayed from its seed. */
@@ -37,13 +39,15 @@ async function check(steps: Step[], name: string): Promise<void> {
   const badArn = await cloud.createSecret(`material-id/${name}-bad`, { secretString: randomBytes(16).toString('base64') });
   let pinned = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).VersionId!;
   let pinnedMaterial = Buffer.from((await secrets.send(new GetSecretValueCommand({ SecretId: secretArn, VersionId: pinned }))).SecretString!, 'base64');
+  // RSA_2048 wrapping keys: the emulator generates a fresh pair per GetParametersForImport, and
+  // an RSA_4096 one costs about a second of CPU; the wrapping is not what this file is about.
   const build = (versionId: string, breaker = false) => synth((s) => {
     const key = new ExternalKey(s, 'Key', {
       material: KeyMaterial.fromSecret(secretByArn(s, 'S', secretArn), { versionId }), rotateOnNewMaterial: true,
-      expiration: KeyMaterialExpiration.after(Duration.days(30)), renewEvery: Duration.days(7),
+      expiration: KeyMaterialExpiration.after(Duration.days(30)), renewEvery: Duration.days(7), wrappingKeySpec: WrappingKeySpec.RSA_2048,
     });
     // Fails after the key's update (it depends on the key): CloudFormation then rolls the key back.
-    if (breaker) new ExternalKey(s, 'Breaker', { material: KeyMaterial.fromSecret(secretByArn(s, 'B', badArn)) }).node.addDependency(key);
+    if (breaker) new ExternalKey(s, 'Breaker', { material: KeyMaterial.fromSecret(secretByArn(s, 'B', badArn)), wrappingKeySpec: WrappingKeySpec.RSA_2048 }).node.addDependency(key);
   }, name);
 
   const stack: LocalStack = await cloud.deploy(build(pinned), name);

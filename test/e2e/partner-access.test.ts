@@ -30,7 +30,7 @@ import {
 } from '@aws-sdk/client-kms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { ExternalKey, KeyMaterial, KeyMaterialEncoding, PartnerAccess } from '../../lib';
+import { ExternalKey, KeyMaterial, KeyMaterialEncoding, PartnerAccess, WrappingKeySpec } from '../../lib';
 import { LocalCloud, LocalStack } from '../../testing/harness';
 import { ACCOUNT, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
@@ -118,6 +118,9 @@ beforeAll(async () => {
     new ExternalKey(s, c.id, {
       material: KeyMaterial.fromSecret(secretByArn(s, `S${i}`, secrets[i]), pem ? { encoding: KeyMaterialEncoding.PEM } : {}),
       keySpec: c.keySpec, keyUsage: c.keyUsage, partners: [PartnerAccess.account(PARTNER)],
+      // An RSA_2048 wrapping key: the emulator generates one per import, an RSA_4096 one costs
+      // about a second of CPU, and this file is about the partners' access, not the wrapping.
+      wrappingKeySpec: WrappingKeySpec.RSA_2048,
     });
   }));
   // One more symmetric key, shared with one role of the partner only. A key policy may name a

@@ -2,9 +2,9 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ExternalKey, KeyMaterial } from '../../lib';
+import { ExternalKey, KeyMaterial, WrappingKeySpec } from '../../lib';
 import { DeploymentFailed, LocalCloud } from '../../testing/harness';
-import { ACCOUNT, REGION, secretByArn, synth } from './util';
+import { ACCOUNT, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
  * Every permission the library writes is needed (issue 15, item 6): the app is synthesized once;
@@ -22,10 +22,12 @@ let secretArn: string;
 const tempDirs: string[] = [];
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT });
+  // Raised quotas and an RSA_2048 wrapping key: the variants deploy one after another, and this
+  // file is about permissions, not KMS's request quotas or the wrapping key's size.
+  cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT, ...RAISED_QUOTAS });
   secretArn = await cloud.createSecret(`byok/needed-${randomBytes(4).toString('hex')}`, { secretString: randomBytes(32).toString('base64') });
   assemblyDir = synth((s) => {
-    new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', secretArn)), deleteMaterialOnRemoval: true });
+    new ExternalKey(s, 'Key', { material: KeyMaterial.fromSecret(secretByArn(s, 'S', secretArn)), deleteMaterialOnRemoval: true, wrappingKeySpec: WrappingKeySpec.RSA_2048 });
   });
 }, 120_000);
 

@@ -84,20 +84,28 @@ describe('the npm package', () => {
     files = info.files.map((f: { path: string }) => f.path).sort();
   });
 
-  /** A fresh app directory with the tarball installed, made once for the tests that need it. */
+  /**
+   * A fresh app directory with the tarball installed, made once for the tests that need it: the
+   * tarball with the aws-cdk-lib and constructs versions we test against, and what
+   * `cdk init app --language typescript` gives plus the README kit recipe's dev dependencies.
+   * One `npm install` for all of them (a second one would load and write the whole tree again).
+   */
   let consumer: string | undefined;
   function consumerApp(): string {
     if (consumer) return consumer;
     const app = path.join(work, 'app');
     fs.mkdirSync(app);
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'byok-consumer', version: '1.0.0', private: true }));
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
+      name: 'byok-consumer', version: '1.0.0', private: true,
+      dependencies: {
+        'cdk-kms-byok': `file:${tarball}`,
+        'aws-cdk-lib': pkg.devDependencies['aws-cdk-lib'],
+        'constructs': pkg.devDependencies.constructs,
+      },
+      devDependencies: Object.fromEntries(['jest', 'ts-jest', '@types/jest', 'typescript', '@types/node'].map((name) => [name, pkg.devDependencies[name]])),
+    }));
     // --prefer-offline: the versions we test against are in the npm cache after `npm ci`.
-    run('npm', [
-      'install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error',
-      tarball,
-      `aws-cdk-lib@${pkg.devDependencies['aws-cdk-lib']}`,
-      `constructs@${pkg.devDependencies.constructs}`,
-    ], app);
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], app);
     consumer = app;
     return app;
   }
@@ -244,10 +252,6 @@ app.synth();
   test('the README\'s kit recipe passes verbatim in the fresh app, with its jest config and no python3 on PATH', () => {
     const app = consumerApp();
     const { blocks } = readmeExample();
-    // What `cdk init app --language typescript` gives, plus the recipe's dev dependencies.
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', '-D',
-      `jest@${pkg.devDependencies.jest}`, `ts-jest@${pkg.devDependencies['ts-jest']}`, `@types/jest@${pkg.devDependencies['@types/jest']}`,
-      `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies['@types/node']}`], app);
     fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'commonjs', lib: ['es2022'], strict: true, esModuleInterop: true, skipLibCheck: true, types: ['jest', 'node'] },
       exclude: ['node_modules', 'cdk.out'],
