@@ -102,6 +102,14 @@ export interface ImportProviderProps {
    * @default - no HSM: the handler serves Secrets Manager and offline-wrapped material only
    */
   readonly hsm?: HsmConnection;
+
+  /**
+   * Name of the import handler's role, for a security account that must name the role in its
+   * policies (as `OrganizationKeyStack` does).
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: string;
 }
 
 /**
@@ -146,6 +154,18 @@ export class ImportProvider extends Construct {
     return existing ?? new ImportProvider(stack, id, pkcs11 ? { hsm: HsmConnection.direct() } : {});
   }
 
+  /**
+   * Creates the stack's default provider with these settings, before any key asks for it (a stack
+   * class that fixes its role's name). @internal
+   */
+  public static _createStackDefault(scope: IConstruct, props: ImportProviderProps): ImportProvider {
+    const stack = Stack.of(scope);
+    if (stack.node.tryFindChild(ImportProvider.DEFAULT_ID)) {
+      throw new ByokError(ErrorCodes.INVALID_PROPERTY, `the stack's default import provider already exists`, scope);
+    }
+    return new ImportProvider(stack, ImportProvider.DEFAULT_ID, props);
+  }
+
   /** The import handler. */
   public readonly function: lambda.Function;
 
@@ -169,6 +189,7 @@ export class ImportProvider extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'cdk-kms-byok key material import handler',
+      roleName: props.roleName,
     });
     // An explicit log group so the role can be scoped to it without a dependency cycle.
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });

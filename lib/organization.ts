@@ -3,7 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ErrorCodes } from './private/contract';
 import { ImportProvider } from './import-provider';
+import { ByokError } from './private/errors';
 
 /** IAM role names: at most 64 characters of `\w+=,.@-` ("IAM and AWS STS quotas", IAM User Guide). */
 const ROLE_NAME = /^[\w+=,.@-]+$/;
@@ -13,7 +15,7 @@ const MAX_BASE_NAME = 64 - 15;
 function checkRoleName(scope: Construct, roleName: string): void {
   if (Token.isUnresolved(roleName)) return;
   if (!ROLE_NAME.test(roleName) || roleName.length > MAX_BASE_NAME) {
-    throw new Error(`${scope.node.path}: importRoleName '${roleName}' must be 1-${MAX_BASE_NAME} characters of letters, digits and +=,.@_- (the Region is appended to it)`);
+    throw new ByokError(ErrorCodes.INVALID_PROPERTY, `importRoleName '${roleName}' must be 1-${MAX_BASE_NAME} characters of letters, digits and +=,.@_- (the Region is appended to it)`, scope);
   }
 }
 
@@ -60,8 +62,7 @@ export class OrganizationKeyStack extends Stack {
     });
     checkRoleName(this, props.importRoleName);
     this.importRoleName = props.importRoleName;
-    const role = ImportProvider.getOrCreate(this).role.node.defaultChild as iam.CfnRole;
-    role.roleName = Fn.join('-', [props.importRoleName, Aws.REGION]);
+    ImportProvider._createStackDefault(this, { roleName: Fn.join('-', [props.importRoleName, Aws.REGION]) });
   }
 }
 
@@ -108,7 +109,7 @@ export class OrganizationMaterialSecret extends Construct {
   constructor(scope: Construct, id: string, props: OrganizationMaterialSecretProps) {
     super(scope, id);
     checkRoleName(this, props.importRoleName);
-    if (props.regions.length === 0) throw new Error(`${this.node.path}: regions must name at least one Region`);
+    if (props.regions.length === 0) throw new ByokError(ErrorCodes.INVALID_PROPERTY, 'regions must name at least one Region', this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const key = new kms.Key(this, 'Key', { description: 'Encrypts the organization\'s BYOK key material secret', enableKeyRotation: true, removalPolicy });
     const secret = new secretsmanager.Secret(this, 'Secret', { secretName: props.secretName, encryptionKey: key, removalPolicy, description: 'BYOK key material of the organization (cdk-kms-byok)' });

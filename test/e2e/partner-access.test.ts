@@ -165,7 +165,7 @@ const actionOf = (call: string) => `kms:${call === 'ReEncrypt' ? 'ReEncryptFrom'
 describe.each(CASES)('a partner role, with its own IAM policy on the owner\'s keys, and a $id key', (c) => {
   test('can make exactly the calls of the console\'s key-user statements, and is refused every other use call', async () => {
     const { kms: partner } = cloud.clientsAs(PARTNER_ROLE, {
-      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` }] }],
+      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow' as const, Action: 'kms:*', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` }] }],
     });
     const keyArn = keyArns[c.id];
     const got: Record<string, string> = {};
@@ -179,7 +179,7 @@ describe.each(CASES)('a partner role, with its own IAM policy on the owner\'s ke
 
   test('is refused every administrative call, and the key is unchanged', async () => {
     const { kms: partner } = cloud.clientsAs(PARTNER_ROLE, {
-      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` }] }],
+      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow' as const, Action: 'kms:*', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` }] }],
     });
     const keyArn = keyArns[c.id];
     const before = cloud.kms.inspectKey(keyArn);
@@ -206,7 +206,7 @@ test('grants for AWS resources: an AWS service acting for the partner may create
 });
 
 test('a key shared with one role of the partner (PartnerAccess.principal): that role may use it, another role of the partner with the same IAM policy may not', async () => {
-  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` }] };
+  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow' as const, Action: 'kms:*', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` }] };
   const role = cloud.clientsAs(PARTNER_ROLE, { identityPolicies: [policy] }).kms;
   const other = cloud.clientsAs(`arn:aws:iam::${PARTNER}:role/OtherApp`, { identityPolicies: [policy] }).kms;
   const keyArn = keyArns.ForRole;

@@ -116,8 +116,8 @@ test('an account outside the organization is refused by the secret\'s resource p
 
 test('in a member account, only the import role reads the material: another role with the same identity policy is refused', async () => {
   const identityPolicies = [{ Version: '2012-10-17', Statement: [
-    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn },
-    { Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn },
+    { Effect: 'Allow' as const, Action: 'secretsmanager:GetSecretValue', Resource: secretArn },
+    { Effect: 'Allow' as const, Action: 'kms:Decrypt', Resource: keyArn },
   ] }];
   const other = cloud.clientsAs(`arn:aws:iam::${MEMBERS[0]}:role/NotTheImportRole`, { identityPolicies });
   await expect(other.secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn }))).rejects.toThrow(/because no resource-based policy allows/);

@@ -6,7 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ExternalKey, HsmConnection, IMPORT_RESOURCE_TYPE, ImportProvider, KeyMaterial, Pkcs11KeyMaterialProps, WrappingAlgorithm } from '../../lib';
+import { ExternalKey, HsmConnection, ImportProvider, KeyMaterial, Pkcs11KeyMaterialProps, WrappingAlgorithm } from '../../lib';
 
 const PIN_ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hsm/pin-AbCdEf';
 
@@ -82,7 +82,7 @@ describe('KeyMaterial.fromPkcs11', () => {
     expect(assetFiles(stack, 'CdkKmsByokHsmImportProvider').some((f) => f.endsWith('.node'))).toBe(true);
     expect(assetFiles(stack, 'CdkKmsByokImportProvider')).toEqual(['index.js']);
     // Each import runs on its provider's function.
-    const serviceTokens = Object.entries(template.findResources(IMPORT_RESOURCE_TYPE)).map(([id, r]: [string, any]) => [id.replace(/Import.*$/, ''), r.Properties.ServiceToken['Fn::GetAtt'][0]]);
+    const serviceTokens = Object.entries(template.findResources(ExternalKey.IMPORT_RESOURCE_TYPE)).map(([id, r]: [string, any]) => [id.replace(/Import.*$/, ''), r.Properties.ServiceToken['Fn::GetAtt'][0]]);
     expect(serviceTokens).toEqual([['Hsm', expect.stringMatching(/^CdkKmsByokHsmImportProviderHandler/)], ['Plain', expect.stringMatching(/^CdkKmsByokImportProviderHandler/)]]);
   });
 

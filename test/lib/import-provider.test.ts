@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { ExternalKey, IMPORT_RESOURCE_TYPE, ImportProvider, KeyMaterial } from '../../lib';
+import { ExternalKey, ImportProvider, KeyMaterial } from '../../lib';
 import { stackWithSecret } from './helpers';
 
 describe('ImportProvider', () => {
@@ -22,7 +22,7 @@ describe('ImportProvider', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Timeout: 300 });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    template.hasResourceProperties(IMPORT_RESOURCE_TYPE, { ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ImporterHandler'), 'Arn'] } });
+    template.hasResourceProperties(ExternalKey.IMPORT_RESOURCE_TYPE, { ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ImporterHandler'), 'Arn'] } });
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowKeyMaterialImportByCdkKmsByok', Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ImporterRole'), 'Arn'] } } })]) },
     });
