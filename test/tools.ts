@@ -28,9 +28,11 @@ export const inCi = (): boolean => !!process.env.CI && !['false', '0'].includes(
 
 /**
  * What to do about a missing requirement: undefined when it is present; otherwise, in CI, a
- * failing test stands in for the suite; locally, one line on stderr and 'skip'.
+ * failing test stands in for the suite; locally, one line on stderr and 'skip'. In the `unit`
+ * project a failing test stands in for it whether the requirement is present or not.
  */
 export function whenMissing(name: string, reason: string | undefined): 'skip' | 'fail' | undefined {
+  if (nodeOnly(name)) return 'fail';
   if (!reason) return undefined;
   if (inCi()) {
     test(`${name}: requirement present`, () => { throw new Error(`CI=${process.env.CI}: ${reason}`); });
@@ -38,6 +40,21 @@ export function whenMissing(name: string, reason: string | undefined): 'skip' | 
   }
   process.stderr.write(`SKIPPED "${name}": ${reason} (in CI this fails)\n`);
   return 'skip';
+}
+
+/**
+ * The `unit` jest project (`npm run test:unit`) runs with Node only: a test there that asks for a
+ * tool fails, whether or not the tool is installed, so that the unit run never skips anything.
+ * Such tests belong in test/interop/ (or another directory of the `tools-and-e2e` project).
+ */
+function nodeOnly(name: string): boolean {
+  const only = (globalThis as { CDK_KMS_BYOK_NODE_ONLY?: boolean }).CDK_KMS_BYOK_NODE_ONLY === true;
+  if (only) {
+    test(`${name}: needs Node only`, () => {
+      throw new Error('a unit test (npm run test:unit) may not need a command-line tool or SoftHSM; move it to test/interop/ (see jest.config.js)');
+    });
+  }
+  return only;
 }
 
 const reasonFor = (tools: Tool[]) => tools.map(missingTool).filter(Boolean).join('; ') || undefined;

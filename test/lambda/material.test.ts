@@ -1,10 +1,5 @@
-import { execFileSync } from 'child_process';
 import { generateKeyPairSync, randomBytes } from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { checkMaterial, decodeText } from '../../lambda/material';
-import { testWithTools } from '../tools';
 
 const W = 'the material';
 const der = (key: any) => key.export({ type: 'pkcs8', format: 'der' }) as Buffer;
@@ -91,12 +86,6 @@ describe('checkMaterial', () => {
     expect(() => checkMaterial('RSA_2048', der(rsa(2048)), 'aws', W)).not.toThrow();
     expect(() => checkMaterial('RSA_3072', der(rsa(2048)), 'aws', W)).toThrow('the material is a 2048-bit RSA private key; a RSA_3072 key needs 3072 bits');
     expect(() => checkMaterial('RSA_2048', der(ec('prime256v1')), 'aws', W)).toThrow(/is an ec private key; a RSA_2048 key needs an RSA private key/);
-  });
-  testWithTools(['openssl'], 'multi-prime RSA is refused', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-'));
-    execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-pkeyopt', 'rsa_keygen_primes:3', '-outform', 'DER', '-out', path.join(dir, 'k1.der')]);
-    execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-inform', 'DER', '-in', path.join(dir, 'k1.der'), '-outform', 'DER', '-out', path.join(dir, 'k.der')]);
-    expect(() => checkMaterial('RSA_2048', fs.readFileSync(path.join(dir, 'k.der')), 'aws', W)).toThrow(/multi-prime RSA private key; KMS accepts only two-prime/);
   });
   test.each([['ECC_NIST_P256', 'prime256v1'], ['ECC_NIST_P384', 'secp384r1'], ['ECC_NIST_P521', 'secp521r1'], ['ECC_SECG_P256K1', 'secp256k1']])('%s material must be on curve %s', (spec, curve) => {
     expect(() => checkMaterial(spec, der(ec(curve)), 'aws', W)).not.toThrow();

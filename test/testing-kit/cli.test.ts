@@ -1,15 +1,11 @@
 /**
- * The standalone server, `cdk-kms-byok-emulator` (testing/cli.js), as a separate process: driven
- * by the AWS CLI through the manual import recipe (openssl wraps the material) and by the SDK
- * through every KMS operation the import handler (and CloudFormation, for replicas) calls. Needs
- * `npm run build` (testing/cli.js), the AWS CLI and openssl.
+ * The standalone server, `cdk-kms-byok-emulator` (testing/cli.js), as a separate process, driven
+ * by the SDK through every KMS operation the import handler (and CloudFormation, for replicas)
+ * calls. Needs `npm run build` (testing/cli.js) and Node only; the AWS CLI's manual import against
+ * the same server is test/interop/cli-aws.test.ts.
  */
-import { ChildProcess, execFile, spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { promisify } from 'util';
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -23,46 +19,7 @@ import {
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
-import { awsKms } from '../emulator/helpers';
-import { describeWithTools } from '../tools';
-
-const run = promisify(execFile);
-const CLI = path.join(__dirname, '..', '..', 'testing', 'cli.js');
-
-interface Server {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-  readonly port: number;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts the CLI and resolves once it printed its `listening on` line. */
-function startServer(...args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no 'listening on' line within 15 s; stderr: ${stderr}`)); }, 15_000);
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.stdout!.on('data', (d) => {
-      stdout += d;
-      const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, endpoint: m[1], port: Number(m[2]), stdout: () => stdout, stderr: () => stderr, exited });
-      }
-    });
-    void exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`the CLI exited with ${code} before listening; stderr: ${stderr}`)); });
-  });
-}
-
-async function stopServer(server: Server, signal: NodeJS.Signals) {
-  server.child.kill(signal);
-  return server.exited;
-}
+import { CLI, Server, startServer, stopServer } from './cli-server';
 
 function kmsClient(endpoint: string, region: string): KMSClient {
   return new KMSClient({ endpoint, region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'dummy' } });
@@ -75,66 +32,13 @@ function wrapOaepSha256(publicKeyDer: Uint8Array, material: Buffer): Buffer {
 }
 
 let server: Server;
-let dir: string;
 
 beforeAll(async () => {
   // These tests import into one key after another, faster than KMS's default quotas allow.
   server = await startServer('--port', '0', '--quotas', 'off');
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-cli-'));
 });
 afterAll(async () => {
   if (server?.child.exitCode === null && server.child.signalCode === null) await stopServer(server, 'SIGKILL');
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-describeWithTools(['aws', 'openssl'], 'the AWS CLI against the standalone server', () => {
-  const file = (name: string) => path.join(dir, name);
-  const aws = (...args: string[]) => awsKms(server.endpoint, ...args);
-  const openssl = (...args: string[]) => run('openssl', args);
-
-  test('runs the manual import: create-key, get-parameters-for-import, openssl rand and pkeyutl, import-key-material, describe-key', async () => {
-    const created = await aws('create-key', '--origin', 'EXTERNAL', '--description', 'manual import');
-    const keyId: string = created.KeyMetadata.KeyId;
-    expect(created.KeyMetadata).toMatchObject({ KeyState: 'PendingImport', Origin: 'EXTERNAL', Arn: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}` });
-
-    const params = await aws('get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSAES_OAEP_SHA_256', '--wrapping-key-spec', 'RSA_2048');
-    fs.writeFileSync(file('pub.der'), Buffer.from(params.PublicKey, 'base64'));
-    fs.writeFileSync(file('token.bin'), Buffer.from(params.ImportToken, 'base64'));
-    await openssl('rand', '-out', file('material.bin'), '32');
-    await openssl(
-      'pkeyutl', '-encrypt', '-pubin', '-inkey', file('pub.der'), '-keyform', 'DER',
-      '-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256', '-pkeyopt', 'rsa_mgf1_md:sha256',
-      '-in', file('material.bin'), '-out', file('wrapped.bin'),
-    );
-
-    const imported = await aws(
-      'import-key-material', '--key-id', keyId,
-      '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
-      '--import-token', `fileb://${file('token.bin')}`,
-      '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-    );
-    expect(imported).toMatchObject({ KeyId: created.KeyMetadata.Arn, KeyMaterialId: expect.stringMatching(/^[0-9a-f]{64}$/) });
-
-    const described = await aws('describe-key', '--key-id', keyId);
-    expect(described.KeyMetadata).toMatchObject({
-      KeyState: 'Enabled', Enabled: true, Origin: 'EXTERNAL',
-      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', CurrentKeyMaterialId: imported.KeyMaterialId,
-    });
-
-    // The key now encrypts with the material openssl made: the AWS CLI round-trips through it.
-    const encrypted = await aws('encrypt', '--key-id', keyId, '--plaintext', `fileb://${file('material.bin')}`);
-    fs.writeFileSync(file('ciphertext.bin'), Buffer.from(encrypted.CiphertextBlob, 'base64'));
-    const decrypted = await aws('decrypt', '--ciphertext-blob', `fileb://${file('ciphertext.bin')}`);
-    expect(Buffer.from(decrypted.Plaintext, 'base64').equals(fs.readFileSync(file('material.bin')))).toBe(true);
-
-    // A spent token reaches the CLI as KMS's error name.
-    await expect(aws(
-      'import-key-material', '--key-id', keyId,
-      '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
-      '--import-token', `fileb://${file('token.bin')}`,
-      '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-    )).rejects.toMatchObject({ stderr: expect.stringContaining('InvalidImportTokenException') });
-  });
 });
 
 describe('the SDK against the standalone server, through the handler\'s operations', () => {

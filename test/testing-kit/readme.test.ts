@@ -1,21 +1,20 @@
 /**
- * The README's "Testing your own stacks offline" example is the sample consumer app, and its test
- * (in docs/testing-kit.md, "Testing a stack with jest") is the app's test, with the package's
- * import paths: so the example a user copies is known to compile and pass.
+ * The example the README's "Testing your own stacks offline" points to (docs/testing-kit.md,
+ * "Testing a stack with jest") is the sample consumer app and its test, with the package's import
+ * paths: so the example a user copies is known to compile and pass.
  */
 import { read, readmeExample } from './readme-example';
 
-describe('the README section "Testing your own stacks offline"', () => {
-  const { section, blocks, readmeBlocks, kitBlocks } = readmeExample();
+describe('the kit example the README points to', () => {
+  const { readmeSection, blocks } = readmeExample();
 
-  test('comes before "Design decisions" and shows a stack, whose test is in docs/testing-kit.md', () => {
+  test('the README section comes before "Design decisions", links to the example and shows the standalone server', () => {
     const readme = read('README.md');
     expect(readme.indexOf('\n## Testing your own stacks offline\n')).toBeGreaterThan(0);
     expect(readme.indexOf('\n## Testing your own stacks offline\n')).toBeLessThan(readme.indexOf('\n## Design decisions\n'));
-    expect(Object.keys(readmeBlocks)).toEqual(['lib/consumer-stack.ts']);
-    expect(Object.keys(kitBlocks)).toEqual(['jest.config.js', 'test/consumer-stack.test.ts']);
-    expect(Object.keys(blocks)).toHaveLength(3);
-    expect(section).toContain('npx cdk-kms-byok-emulator --port 4599');
+    expect(readmeSection).toContain('/docs/testing-kit.md#testing-a-stack-with-jest)');
+    expect(readmeSection).toContain('npx cdk-kms-byok-emulator --port 4599');
+    expect(Object.keys(blocks)).toEqual(['lib/consumer-stack.ts', 'jest.config.js', 'test/consumer-stack.test.ts']);
   });
 
   test('its stack is examples/consumer-app/consumer-stack.ts, importing cdk-kms-byok', () => {

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { DecryptCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { KmsEmulator } from '../../testing/emulator';
-import { DAY, awsKms, createExternalKey, importCommand, importParameters, kmsClient } from './helpers';
+import { DAY, awsKms, createExternalKey, importCommand, importParameters, kmsClient } from '../emulator/helpers';
 import { describeWithTools } from '../tools';
 
 const run = promisify(execFile);
