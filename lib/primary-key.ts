@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IMPORT_SERVICE_TIMEOUT, ImportProvider } from './import-provider';
-import { ErrorCodes, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupProperties } from './private/contract';
+import { ErrorCodes, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupAttributes, PrimaryLookupProperties } from './private/contract';
 import { ByokError } from './private/errors';
 import { partitionOf } from './private/import-rules';
 
@@ -111,7 +111,7 @@ class AliasPrimaryKey extends PrimaryKey {
       properties,
     });
     lookup.node.addDependency(policy);
-    return lookup.getAttString('Arn');
+    return lookup.getAttString(PrimaryLookupAttributes.ARN);
   }
 }
 

@@ -30,14 +30,14 @@ const MUTANTS = [
     file: 'lib/partner-access.ts',
     from: "conditions: { ...viaService, Bool: { 'kms:GrantIsForAWSResource': 'true' } },",
     to: 'conditions: viaService,',
-    tests: ['test/lib/external-key.test.ts', 'test/lib/coverage-partner-access.test.ts'],
+    tests: ['test/lib/external-key.test.ts', 'test/lib/partner-access.test.ts'],
   },
   {
     name: 'partner use loses the kms:ViaService condition',
     file: 'lib/partner-access.ts',
     from: '        conditions: viaService,\n      }),',
     to: '        conditions: undefined,\n      }),',
-    tests: ['test/lib/external-key.test.ts', 'test/lib/coverage-partner-access.test.ts'],
+    tests: ['test/lib/external-key.test.ts', 'test/lib/partner-access.test.ts'],
   },
   {
     name: 'emulator import token not bound to its key',

@@ -7,7 +7,7 @@ import { LocalCloud } from '../../testing/harness';
 import { fingerprints, RAISED_QUOTAS, REGION, secretByArn, sha256, synth } from './util';
 
 /**
- * The interoperability matrix of issue 4: every allowed (key spec, wrapping algorithm, wrapping
+ * The interoperability matrix: every allowed (key spec, wrapping algorithm, wrapping
  * key spec) cell is imported through the bundled handler into the emulator, and the imported key
  * is proven to be the secret's key with a cryptographic operation checked by node's crypto. (The
  * same wraps are unwrapped by the openssl CLI in test/interop.) Forbidden cells fail at synth.

@@ -7,7 +7,7 @@ import { DeploymentFailed, LocalCloud } from '../../testing/harness';
 import { ACCOUNT, RAISED_QUOTAS, REGION, secretByArn, synth } from './util';
 
 /**
- * Every permission the library writes is needed (issue 15, item 6): the app is synthesized once;
+ * Every permission the library writes is needed: the app is synthesized once;
  * each variant removes one action from the import statement of the key policy, or one statement of
  * the handler role's IAM policy, and deploys (or, for the removal-time permission, destroys)
  * through the kit, which must fail with AccessDenied naming the principal, the action and the

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { Pkcs11SourceProperties } from '../../lib/private/contract';
 import { describePkcs11Source, preparePkcs11Source } from '../../lambda/sources/pkcs11';
 import * as C from '../../lambda/sources/pkcs11/constants';
+import { sourceContext } from './source-context';
 import { FakeModule, FakeOptions } from './fake-module';
 import { kmsUnwrap, wrappingKeyPair } from './kms-side';
 
@@ -30,7 +31,7 @@ async function setup(options: FakeOptions = {}, keySpec = 'SYMMETRIC_DEFAULT') {
     [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: value.length, [C.CKA_EXTRACTABLE]: true, [C.CKA_SENSITIVE]: true,
   }, value);
   const module = hsm.module();
-  const prepared = await preparePkcs11Source(SOURCE, { keySpec, partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN });
+  const prepared = await preparePkcs11Source(SOURCE, sourceContext(keySpec, 'aws'), { loadModule: () => module, readPin: async () => PIN });
   return { hsm, value, target, prepared };
 }
 
@@ -188,7 +189,7 @@ describe('cleanup and secrecy', () => {
   test('the session is closed when preparing fails after it opened (no such key)', async () => {
     const hsm = new FakeModule();
     const module = hsm.module();
-    await expect(preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }))
+    await expect(preparePkcs11Source(SOURCE, sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: () => module, readPin: async () => PIN }))
       .rejects.toThrow("no secret key matches key 'partner-key' on token 'fake-token'");
     expect(hsm.openSessions.size).toBe(0);
     expect(hsm.callsOf('C_Logout')).toHaveLength(1);
@@ -198,7 +199,7 @@ describe('cleanup and secrecy', () => {
     const hsm = new FakeModule({ failures: [{ fn: 'C_Login', code: C.CKR.USER_ALREADY_LOGGED_IN }] });
     hsm.addKey({ [C.CKA_CLASS]: C.CKO_SECRET_KEY, [C.CKA_KEY_TYPE]: C.CKK_AES, [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: 32 }, randomBytes(32));
     const module = hsm.module();
-    const prepared = await preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN });
+    const prepared = await preparePkcs11Source(SOURCE, sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: () => module, readPin: async () => PIN });
     await prepared.close();
     expect(hsm.callsOf('C_Logout')).toHaveLength(0);
     expect(hsm.openSessions.size).toBe(0);
@@ -207,7 +208,7 @@ describe('cleanup and secrecy', () => {
   test('the PIN goes to C_Login only, and into no error message', async () => {
     const hsm = new FakeModule({ failures: [{ fn: 'C_Login', code: C.CKR.PIN_INCORRECT }] });
     const module = hsm.module();
-    const error = await preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }).catch((e) => e);
+    const error = await preparePkcs11Source(SOURCE, sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: () => module, readPin: async () => PIN }).catch((e) => e);
     expect(error.code).toBe('AccessDenied');
     expect(error.message).not.toContain(PIN);
     expect(hsm.calls.filter((c) => JSON.stringify(c.args).includes(PIN)).map((c) => c.fn)).toEqual(['C_Login']);
@@ -217,8 +218,8 @@ describe('cleanup and secrecy', () => {
   test('properties without a key name or with a non-hex KeyId are refused before anything is loaded', async () => {
     const loadModule = jest.fn();
     const deps = { loadModule, readPin: async () => PIN };
-    await expect(preparePkcs11Source({ ...SOURCE, KeyLabel: undefined }, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, deps)).rejects.toThrow('neither KeyLabel nor KeyId');
-    await expect(preparePkcs11Source({ ...SOURCE, KeyId: 'xyz' }, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, deps)).rejects.toThrow("KeyId 'xyz' is not hexadecimal");
+    await expect(preparePkcs11Source({ ...SOURCE, KeyLabel: undefined }, sourceContext('SYMMETRIC_DEFAULT', 'aws'), deps)).rejects.toThrow('neither KeyLabel nor KeyId');
+    await expect(preparePkcs11Source({ ...SOURCE, KeyId: 'xyz' }, sourceContext('SYMMETRIC_DEFAULT', 'aws'), deps)).rejects.toThrow("KeyId 'xyz' is not hexadecimal");
     expect(loadModule).not.toHaveBeenCalled();
   });
 });
@@ -251,7 +252,7 @@ describe('what the HSM\'s refusals become', () => {
   test('a locked PIN says the security officer must act', async () => {
     const hsm = new FakeModule({ failures: [{ fn: 'C_Login', code: C.CKR.PIN_LOCKED }] });
     const module = hsm.module();
-    await expect(preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }))
+    await expect(preparePkcs11Source(SOURCE, sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: () => module, readPin: async () => PIN }))
       .rejects.toThrow("the user PIN of token 'fake-token' cannot be used; the token's security officer must reset or initialise it: the HSM answered CKR_PIN_LOCKED (0xa4)");
   });
 
@@ -266,7 +267,7 @@ describe('what the HSM\'s refusals become', () => {
     const hsm = new FakeModule();
     hsm.addKey({ [C.CKA_CLASS]: C.CKO_SECRET_KEY, [C.CKA_KEY_TYPE]: C.CKK_AES, [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: 32 }, randomBytes(32));
     const module = hsm.module();
-    await expect(preparePkcs11Source(SOURCE, { keySpec: 'HMAC_256', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }))
+    await expect(preparePkcs11Source(SOURCE, sourceContext('HMAC_256', 'aws'), { loadModule: () => module, readPin: async () => PIN }))
       .rejects.toThrow("key 'partner-key' on token 'fake-token' is a CKK_AES secret key; a HMAC_256 key needs a generic secret or HMAC key (CKK_GENERIC_SECRET, CKK_SHA*_HMAC)");
   });
 
@@ -276,14 +277,14 @@ describe('what the HSM\'s refusals become', () => {
     const value = randomBytes(16);
     hsm.addKey({ [C.CKA_CLASS]: C.CKO_SECRET_KEY, [C.CKA_KEY_TYPE]: CKK_VENDOR_SM4, [C.CKA_LABEL]: 'partner-key', [C.CKA_VALUE_LEN]: 16 }, value);
     const module = hsm.module();
-    const prepared = await preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws-cn' }, { loadModule: () => module, readPin: async () => PIN });
+    const prepared = await preparePkcs11Source(SOURCE, sourceContext('SYMMETRIC_DEFAULT', 'aws-cn'), { loadModule: () => module, readPin: async () => PIN });
     const { publicKeyDer, privateKey } = wrappingKeyPair(2048);
     const wrapped = await prepared.wrap(publicKeyDer, 'RSAES_OAEP_SHA_256');
     await prepared.close();
     expect(kmsUnwrap(wrapped, privateKey, 'RSAES_OAEP_SHA_256')).toEqual(value);
     expect(hsm.openSessions.size).toBe(0);
     // The same key outside China is refused: 16 bytes are not a 256-bit AES key.
-    await expect(preparePkcs11Source(SOURCE, { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: () => module, readPin: async () => PIN }))
+    await expect(preparePkcs11Source(SOURCE, sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: () => module, readPin: async () => PIN }))
       .rejects.toThrow(/key 'partner-key' on token 'fake-token' is a/);
   });
 

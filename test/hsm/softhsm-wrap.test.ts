@@ -6,6 +6,7 @@ import { ImportError } from '../../lambda/errors';
 import { preparePkcs11Source } from '../../lambda/sources/pkcs11';
 import { loadModule, ModuleLoader } from '../../lambda/sources/pkcs11/binding';
 import * as C from '../../lambda/sources/pkcs11/constants';
+import { sourceContext } from './source-context';
 import { readPin } from '../../lambda/sources/pkcs11/pin';
 import { prepareSource } from '../../lambda/sources/source';
 import { kmsUnwrap, stripSoftHsm261Padding, wrappingKeyPair } from './kms-side';
@@ -46,7 +47,7 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
 
   /** The whole source cycle, through the same dispatch the importer uses: prepare, wrap, close. */
   async function wrapWithSource(props: Pkcs11SourceProperties, keySpec: string, wrappingAlgorithm: string, bits = 2048): Promise<Buffer> {
-    const prepared = await prepareSource(props, { keySpec, partition: 'aws' });
+    const prepared = await prepareSource(props, sourceContext(keySpec, 'aws'));
     try {
       return await prepared.wrap(wrappingKeyPair(bits).publicKeyDer, wrappingAlgorithm);
     } finally {
@@ -207,7 +208,7 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
       const label = HsmAdmin.label('aes-close');
       admin.generateAes(label);
       const { loader, sessions } = recordingLoader();
-      const prepared = await preparePkcs11Source(source({ KeyLabel: label }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: loader, readPin });
+      const prepared = await preparePkcs11Source(source({ KeyLabel: label }), sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: loader, readPin });
       expect(admin.sessionIsOpen(sessions[0])).toBe(true);
       await prepared.wrap(wrappingKeyPair(2048).publicKeyDer, 'RSA_AES_KEY_WRAP_SHA_1');
       await prepared.close();
@@ -221,7 +222,7 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
       const label = HsmAdmin.label('aes-fail');
       admin.generateAes(label);
       const { loader, sessions } = recordingLoader();
-      const prepared = await preparePkcs11Source(source({ KeyLabel: label }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: loader, readPin });
+      const prepared = await preparePkcs11Source(source({ KeyLabel: label }), sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: loader, readPin });
       // The importer's pattern: wrap in try, close in finally.
       await expect((async () => { try { return prepared.wrap(wrappingKeyPair(2048).publicKeyDer, 'RSA_AES_KEY_WRAP_SHA_256'); } finally { await prepared.close(); } })()).rejects.toThrow(/RSA_AES_KEY_WRAP_SHA_1/);
       expect(admin.sessionIsOpen(sessions[0])).toBe(false);
@@ -233,7 +234,7 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
       const label = HsmAdmin.label('aes-pin');
       admin.generateAes(label);
       const { loader, sessions } = recordingLoader();
-      const error = await preparePkcs11Source(source({ KeyLabel: label }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: loader, readPin }).catch((e) => e);
+      const error = await preparePkcs11Source(source({ KeyLabel: label }), sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: loader, readPin }).catch((e) => e);
       expect(error.code).toBe('AccessDenied');
       expect(error.message).toContain(`token '${env().PKCS11_TOKEN_LABEL}' refused the PIN in secret ${PIN_SECRET_ARN}`);
       expect(error.message).toContain('CKR_PIN_INCORRECT');
@@ -246,7 +247,7 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
       const label = HsmAdmin.label('aes-unextractable');
       admin.generateAes(label, 32, [{ type: C.CKA_EXTRACTABLE, value: false }]);
       const { loader, sessions } = recordingLoader();
-      const error = await preparePkcs11Source(source({ KeyLabel: label }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }, { loadModule: loader, readPin }).catch((e) => e);
+      const error = await preparePkcs11Source(source({ KeyLabel: label }), sourceContext('SYMMETRIC_DEFAULT', 'aws'), { loadModule: loader, readPin }).catch((e) => e);
       expect(error.code).toBe('MaterialSource');
       expect(error.message).toContain(`key '${label}' on token '${env().PKCS11_TOKEN_LABEL}' has CKA_EXTRACTABLE=false`);
       expect(admin.sessionIsOpen(sessions[0])).toBe(false);
@@ -255,47 +256,47 @@ describeWithSoftHsm('the PKCS#11 source wrapping keys held in SoftHSM', (env) =>
 
   describe('finding the token and the key', () => {
     test('an unknown token label names the tokens there are', async () => {
-      await expect(prepareSource(source({ TokenLabel: 'no-such-token', KeyLabel: 'x' }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }))
+      await expect(prepareSource(source({ TokenLabel: 'no-such-token', KeyLabel: 'x' }), sourceContext('SYMMETRIC_DEFAULT', 'aws')))
         .rejects.toThrow(`no token labelled 'no-such-token' in PKCS#11 module '${env().PKCS11_MODULE}' (tokens: '${env().PKCS11_TOKEN_LABEL}'`);
     });
 
     test('an unknown key label says so', async () => {
-      await expect(prepareSource(source({ KeyLabel: 'no-such-key' }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }))
+      await expect(prepareSource(source({ KeyLabel: 'no-such-key' }), sourceContext('SYMMETRIC_DEFAULT', 'aws')))
         .rejects.toThrow(`no secret key matches key 'no-such-key' on token '${env().PKCS11_TOKEN_LABEL}'`);
     });
 
     test('a private key named for a symmetric key spec: the message says what is there', async () => {
       const label = HsmAdmin.label('ec-wrong-class');
       admin.generateEc(label, C.EC_PARAMS_BY_KEY_SPEC.ECC_NIST_P256);
-      await expect(prepareSource(source({ KeyLabel: label }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }))
+      await expect(prepareSource(source({ KeyLabel: label }), sourceContext('SYMMETRIC_DEFAULT', 'aws')))
         .rejects.toThrow(/needs a secret key\); the token has only (a public key, a private key|a private key, a public key) under that name/);
     });
 
     test('an AES-128 key for SYMMETRIC_DEFAULT fails before any wrap, naming both sizes', async () => {
       const label = HsmAdmin.label('aes128');
       admin.generateAes(label, 16);
-      await expect(prepareSource(source({ KeyLabel: label }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }))
+      await expect(prepareSource(source({ KeyLabel: label }), sourceContext('SYMMETRIC_DEFAULT', 'aws')))
         .rejects.toThrow(`key '${label}' on token '${env().PKCS11_TOKEN_LABEL}' is 16 bytes long; a SYMMETRIC_DEFAULT key needs exactly 32 bytes (256-bit)`);
     });
 
     test('an RSA-2048 key for RSA_3072 and a P-256 key for ECC_NIST_P384 fail with the sizes and curves', async () => {
       const rsa = HsmAdmin.label('rsa-size');
       admin.generateRsa(rsa, 2048);
-      await expect(prepareSource(source({ KeyLabel: rsa }), { keySpec: 'RSA_3072', partition: 'aws' })).rejects.toThrow('is a 2048-bit RSA private key; a RSA_3072 key needs 3072 bits');
+      await expect(prepareSource(source({ KeyLabel: rsa }), sourceContext('RSA_3072', 'aws'))).rejects.toThrow('is a 2048-bit RSA private key; a RSA_3072 key needs 3072 bits');
       const ec = HsmAdmin.label('ec-curve');
       admin.generateEc(ec, C.EC_PARAMS_BY_KEY_SPEC.ECC_NIST_P256);
-      await expect(prepareSource(source({ KeyLabel: ec }), { keySpec: 'ECC_NIST_P384', partition: 'aws' })).rejects.toThrow('is an EC key with CKA_EC_PARAMS 06082a8648ce3d030107; a ECC_NIST_P384 key needs the curve OID 06052b81040022');
+      await expect(prepareSource(source({ KeyLabel: ec }), sourceContext('ECC_NIST_P384', 'aws'))).rejects.toThrow('is an EC key with CKA_EC_PARAMS 06082a8648ce3d030107; a ECC_NIST_P384 key needs the curve OID 06052b81040022');
     });
 
     test('two keys with one label are refused as ambiguous', async () => {
       const label = HsmAdmin.label('aes-twice');
       admin.generateAes(label);
       admin.generateAes(label);
-      await expect(prepareSource(source({ KeyLabel: label }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' })).rejects.toThrow('2 secret keys match');
+      await expect(prepareSource(source({ KeyLabel: label }), sourceContext('SYMMETRIC_DEFAULT', 'aws'))).rejects.toThrow('2 secret keys match');
     });
 
     test('a module path that does not load says to ship the library in a layer', async () => {
-      await expect(prepareSource(source({ ModulePath: '/opt/no-such/libpkcs11.so', KeyLabel: 'x' }), { keySpec: 'SYMMETRIC_DEFAULT', partition: 'aws' }))
+      await expect(prepareSource(source({ ModulePath: '/opt/no-such/libpkcs11.so', KeyLabel: 'x' }), sourceContext('SYMMETRIC_DEFAULT', 'aws')))
         .rejects.toThrow(/the PKCS#11 module '\/opt\/no-such\/libpkcs11.so' could not be loaded .*put the HSM vendor's PKCS#11 library in a Lambda layer/);
     });
   });

@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStackResourceCommandOutput, ResourceStatus } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { checkResponseUrl, verifyEventOrigin } from '../../lambda/event-origin';
@@ -10,8 +10,8 @@ const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/k1';
 const event = (overrides: Record<string, unknown> = {}): any => ({
   RequestType: 'Delete', StackId: STACK_ID, LogicalResourceId: 'KeyImport', PhysicalResourceId: KEY_ARN, ResourceType: 'Custom::KmsKeyMaterialImport', ...overrides,
 });
-const detail = (overrides: Record<string, unknown> = {}) => ({
-  StackResourceDetail: { StackId: STACK_ID, LogicalResourceId: 'KeyImport', PhysicalResourceId: KEY_ARN, ResourceType: 'Custom::KmsKeyMaterialImport', ResourceStatus: 'DELETE_IN_PROGRESS', LastUpdatedTimestamp: new Date(), ...overrides },
+const detail = (overrides: Record<string, unknown> = {}): Omit<DescribeStackResourceCommandOutput, '$metadata'> => ({
+  StackResourceDetail: { StackId: STACK_ID, LogicalResourceId: 'KeyImport', PhysicalResourceId: KEY_ARN, ResourceType: 'Custom::KmsKeyMaterialImport', ResourceStatus: 'DELETE_IN_PROGRESS' as ResourceStatus, LastUpdatedTimestamp: new Date(), ...overrides },
 });
 
 beforeEach(() => {

@@ -21,7 +21,7 @@ let requests: Array<{ method?: string; contentType?: string }> = [];
 beforeAll(async () => {
   server = await httpsServer((req, res) => {
     let b = '';
-    req.on('data', (d) => { b += d; }).on('end', () => {
+    req.on('data', (d: Buffer) => { b += d; }).on('end', () => {
       requests.push({ method: req.method, contentType: req.headers['content-type'] });
       bodies.push(JSON.parse(b));
       res.end();

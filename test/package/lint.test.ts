@@ -29,3 +29,13 @@ test('eslint reports no errors in the repository', () => {
   expect(results.length).toBeGreaterThan(10);
   expect(findings(2)).toEqual([]);
 }, 120_000);
+
+// jest compiles each test file alone (ts-jest isolatedModules) and so reports no type errors;
+// the compiler checks the tests, the kit and the examples together here.
+test('tsc finds no type errors in the tests, the kit and the examples (tsconfig.dev.json)', () => {
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.dev.json'], {
+    cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+  });
+  expect(tsc.stdout + tsc.stderr).toBe('');
+  expect(tsc.status).toBe(0);
+}, 180_000);
