@@ -4,9 +4,10 @@ import { Construct } from 'constructs';
 import { ExternalKeyBase, ExternalKeyOptions } from './key-base';
 import { PrimaryKey } from './primary-key';
 import { DEFAULT_KEY_REMOVAL_POLICY } from './private/defaults';
-import { ErrorCodes, ImportAttributes } from './private/contract';
+import { ErrorCodes } from './private/contract';
 import { ByokError } from './private/errors';
 import { IMPORTABLE_KEY_SPECS } from './private/import-rules';
+import { KeyImport } from './private/key-import';
 
 /** Properties of an {@link ExternalKeyReplica}. */
 export interface ExternalKeyReplicaProps extends ExternalKeyOptions {
@@ -55,8 +56,6 @@ export class ExternalKeyReplica extends ExternalKeyBase {
     }
     const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
     const keyUsage = props.keyUsage ?? (IMPORTABLE_KEY_SPECS[keySpec]?.usages[0] as kms.KeyUsage | undefined) ?? kms.KeyUsage.ENCRYPT_DECRYPT;
-    const checked = this._checkOptions(props, keySpec, keyUsage);
-
     this.cfnReplicaKey = new kms.CfnReplicaKey(this, 'Resource', {
       primaryKeyArn: props.primaryKey._bind(this, keySpec, keyUsage),
       keyPolicy: this.policy,
@@ -65,11 +64,10 @@ export class ExternalKeyReplica extends ExternalKeyBase {
     });
     this.cfnReplicaKey.applyRemovalPolicy(props.removalPolicy ?? DEFAULT_KEY_REMOVAL_POLICY);
 
-    const importResource = this._setUpImport(props, {
-      keyArn: this.cfnReplicaKey.attrArn, keySpec, keyUsage, kind: checked.kind, partition: checked.partition, replica: true,
-    }, checked);
-    this.keyArn = importResource.getAttString(ImportAttributes.KEY_ARN);
-    this.keyId = importResource.getAttString(ImportAttributes.KEY_ID);
-    this._finish(props);
+    const imported = new KeyImport(this, { resource: this.cfnReplicaKey, policy: this.policy, keySpec, keyUsage, options: props });
+    this.keyArn = imported.keyArn;
+    this.keyId = imported.keyId;
+    if (props.alias) this.addAlias(props.alias);
+    for (const admin of props.admins ?? []) this.grantAdmin(admin);
   }
 }

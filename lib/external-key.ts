@@ -4,9 +4,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ExternalKeyBase, ExternalKeyOptions } from './key-base';
 import { DEFAULT_KEY_REMOVAL_POLICY } from './private/defaults';
-import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportAttributes } from './private/contract';
+import { ErrorCodes, IMPORT_RESOURCE_TYPE } from './private/contract';
 import { ByokError } from './private/errors';
 import { IMPORTABLE_KEY_SPECS } from './private/import-rules';
+import { KeyImport } from './private/key-import';
 
 /** Properties of an {@link ExternalKey}. */
 export interface ExternalKeyProps extends ExternalKeyOptions {
@@ -87,10 +88,6 @@ export class ExternalKey extends ExternalKeyBase {
     if (props.enableKeyRotation) {
       throw new ByokError(ErrorCodes.ROTATION_NOT_ALLOWED, 'enableKeyRotation cannot be true: KMS does not rotate imported key material automatically; rotate by importing new material (see the README, "Lifecycle")', this);
     }
-    const checked = this._checkOptions(props, keySpec, keyUsage);
-    if (props.rotateOnNewMaterial && (checked.kind !== 'SYMMETRIC' || props.multiRegion)) {
-      throw new ByokError(ErrorCodes.ROTATION, `rotateOnNewMaterial is only possible for single-Region SYMMETRIC_DEFAULT keys; KMS lets a ${props.multiRegion ? 'multi-Region' : keySpec} key hold only the material first imported into it through this library`, this);
-    }
     this.keySpec = keySpec;
     this.keyUsage = keyUsage;
 
@@ -111,12 +108,11 @@ export class ExternalKey extends ExternalKeyBase {
       reason: 'KMS cannot rotate imported (EXTERNAL origin) key material automatically; EnableKeyRotation must stay unset. Rotate by importing new material on demand.',
     });
 
-    const importResource = this._setUpImport(props, {
-      keyArn: this.cfnKey.attrArn, keySpec, keyUsage, kind: checked.kind, partition: checked.partition, rotateOnNewMaterial: props.rotateOnNewMaterial,
-    }, checked);
-    this.keyArn = importResource.getAttString(ImportAttributes.KEY_ARN);
-    this.keyId = importResource.getAttString(ImportAttributes.KEY_ID);
-    this.keyMaterialId = importResource.getAttString(ImportAttributes.KEY_MATERIAL_ID);
-    this._finish(props);
+    const imported = new KeyImport(this, { resource: this.cfnKey, policy: this.policy, keySpec, keyUsage, options: props, rotateOnNewMaterial: props.rotateOnNewMaterial });
+    this.keyArn = imported.keyArn;
+    this.keyId = imported.keyId;
+    this.keyMaterialId = imported.keyMaterialId;
+    if (props.alias) this.addAlias(props.alias);
+    for (const admin of props.admins ?? []) this.grantAdmin(admin);
   }
 }

@@ -1,21 +1,16 @@
-import { CustomResource, Duration, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { KeyMaterialExpiration } from './expiration';
-import { IMPORT_SERVICE_TIMEOUT, ImportProvider } from './import-provider';
+import { ImportProvider } from './import-provider';
 import { KeyMaterial } from './key-material';
 import { PartnerAccess } from './partner-access';
-import { ErrorCodes, IMPORT_RESOURCE_TYPE, ImportResourceProperties, RenewalEvent } from './private/contract';
+import { ErrorCodes } from './private/contract';
 import { ByokError } from './private/errors';
-import { checkImportCombination, defaultWrapping, IMPORTABLE_KEY_SPECS, MaterialKind, partitionOf } from './private/import-rules';
-import { DELETE_MATERIAL_ACTIONS, IMPORT_ACTIONS, ROTATE_ACTIONS } from './private/perms';
-import { renewalPlan } from './private/renewal-schedule';
 import { WrappingAlgorithm, WrappingKeySpec } from './wrapping';
 
 /** Options for {@link IExternalKey.addExpirationAlarm}. */
@@ -174,21 +169,10 @@ export interface ExternalKeyOptions {
   readonly pendingWindow?: Duration;
 }
 
-/** What a subclass tells the base about the key it declared. @internal */
-export interface KeyImportSetup {
-  readonly keyArn: string;
-  readonly keySpec: string;
-  readonly keyUsage: string;
-  readonly kind: MaterialKind;
-  readonly partition?: string;
-  readonly rotateOnNewMaterial?: boolean;
-  readonly replica?: boolean;
-}
-
 /**
- * A KMS key with imported material: the key policy (account root + partners), the import custom
- * resource with its exact-ARN IAM policy, renewal, expiry metric and alarm, aliases and grants. A
- * `kms.IKey` whose `keyArn`/`keyId` come from the import, so users of the key wait for it.
+ * A KMS key with imported material, as a `kms.IKey`: its key policy (the account root's statement
+ * and the user's), grants, aliases, and the expiry metric and alarm. The key classes declare the
+ * key resource and its import; `keyArn`/`keyId` come from the import, so users of the key wait for it.
  */
 export abstract class ExternalKeyBase extends Resource implements IExternalKey {
   public abstract readonly keyArn: string;
@@ -337,106 +321,5 @@ export abstract class ExternalKeyBase extends Resource implements IExternalKey {
   private get grants(): kms.KeyGrants {
     // The account root statement trusts IAM, so same-account grants go to identity policies only.
     return kms.KeyGrants.fromKey(this, true);
-  }
-
-  /** Checks that hold for any imported key, before its resources are declared. @internal */
-  protected _checkOptions(options: ExternalKeyOptions, keySpec: string, keyUsage: string): { wrappingAlgorithm: string; wrappingKeySpec: string; kind: MaterialKind; partition?: string } {
-    const region = Stack.of(this).region;
-    const partition = Token.isUnresolved(region) ? undefined : partitionOf(region);
-    if (!Token.isUnresolved(region) && partition === undefined) {
-      throw new ByokError(ErrorCodes.REGION, `region '${region}' is not an AWS region name`, this);
-    }
-    const kind = IMPORTABLE_KEY_SPECS[keySpec]?.kind ?? 'SYMMETRIC';
-    const defaults = defaultWrapping(kind);
-    const wrappingAlgorithm = options.wrappingAlgorithm ?? defaults.wrappingAlgorithm;
-    const wrappingKeySpec = options.wrappingKeySpec ?? defaults.wrappingKeySpec;
-    const violation = checkImportCombination({ keySpec, keyUsage, wrappingAlgorithm, wrappingKeySpec, partition });
-    if (violation) throw new ByokError(violation.code, violation.message, this);
-    const pendingDays = options.pendingWindow?.toDays();
-    if (pendingDays !== undefined && (pendingDays < 7 || pendingDays > 30)) {
-      throw new ByokError(ErrorCodes.PENDING_WINDOW, `pendingWindow of ${pendingDays} days is not valid: KMS accepts 7 to 30 days`, this);
-    }
-    for (const partner of options.partners ?? []) {
-      this.policy.addStatements(...partner._statements(this, keySpec, keyUsage));
-    }
-    return { wrappingAlgorithm, wrappingKeySpec, kind, partition };
-  }
-
-  /**
-   * Declares the import of the material into the key, and what hangs off it (renewal, alarm,
-   * alias, admins). Returns the import resource, whose attributes are the key's public identity.
-   * @internal
-   */
-  protected _setUpImport(options: ExternalKeyOptions, setup: KeyImportSetup, wrapping: { wrappingAlgorithm: string; wrappingKeySpec: string }): CustomResource {
-    const expiration = options.expiration ?? KeyMaterialExpiration.never();
-    const expirationProps = expiration._bind(this);
-    if (options.renewEvery) {
-      const validFor = Number(expirationProps.ValidForSeconds ?? 0);
-      if (!expirationProps.ValidForSeconds || options.renewEvery.toSeconds() >= validFor) {
-        throw new ByokError(ErrorCodes.EXPIRATION, `renewEvery (${options.renewEvery.toHumanString()}) needs expiration: KeyMaterialExpiration.after(d) with d longer than the renewal period${validFor ? ` (it is ${validFor / 86400} days)` : ''}`, this);
-      }
-    }
-
-    const material = options.material._bind(this, setup.kind);
-    const provider = ImportProvider._forImport(this, material, options.importProvider);
-    // The handler's KMS permissions are in this key's own policy: they name this key only ("*" in
-    // a key policy is the key itself), live and die with the key (so a Delete that shreds the
-    // material still has them), and do not add up in the shared role's inline policy, which IAM
-    // limits to 10,240 characters per role (about 25 keys' worth of per-key policies).
-    this.policy.addStatements(new iam.PolicyStatement({
-      sid: 'AllowKeyMaterialImportByCdkKmsByok',
-      principals: [provider.role],
-      actions: [
-        ...IMPORT_ACTIONS,
-        ...(options.deleteMaterialOnRemoval ? DELETE_MATERIAL_ACTIONS : []),
-        ...(setup.rotateOnNewMaterial ? ROTATE_ACTIONS : []),
-      ],
-      resources: ['*'],
-    }));
-    // Reading the material source is an identity permission on the role, on exact ARNs; keys that
-    // share a secret share the statement.
-    const granted = material.statements.map((statement) => provider.role.addToPrincipalPolicy(statement).policyDependable);
-    const properties: Omit<ImportResourceProperties, 'ServiceToken'> = {
-      KeyArn: setup.keyArn,
-      KeySpec: setup.keySpec,
-      KeyUsage: setup.keyUsage,
-      WrappingAlgorithm: wrapping.wrappingAlgorithm,
-      WrappingKeySpec: wrapping.wrappingKeySpec,
-      Material: material.source,
-      Expiration: expirationProps,
-      DeleteMaterialOnRemoval: options.deleteMaterialOnRemoval ? 'true' : undefined,
-      RotateOnNewMaterial: setup.rotateOnNewMaterial ? 'true' : undefined,
-      Replica: setup.replica ? 'true' : undefined,
-    };
-    const importResource = new CustomResource(this, 'Import', {
-      serviceToken: provider.serviceToken,
-      serviceTimeout: IMPORT_SERVICE_TIMEOUT,
-      resourceType: IMPORT_RESOURCE_TYPE,
-      properties,
-    });
-    // The handler's permissions must exist before it runs (the key policy does: KeyArn).
-    for (const dependable of granted) if (dependable) importResource.node.addDependency(dependable);
-
-    if (options.renewEvery) {
-      const plan = renewalPlan(options.renewEvery, provider._nextRenewalSlot(), Stack.of(this).node.path);
-      const renewal: RenewalEvent = {
-        source: 'cdk-kms-byok', action: 'renew', properties: { ServiceToken: provider.serviceToken, ...properties },
-        renewAfterSeconds: plan.renewAfterSeconds === undefined ? undefined : String(plan.renewAfterSeconds),
-      };
-      const rule = new events.Rule(this, 'Renewal', {
-        description: `Re-imports the key material of ${this.node.path} before it expires`,
-        schedule: plan.schedule,
-        targets: [new targets.LambdaFunction(provider.function, { event: events.RuleTargetInput.fromObject(renewal), retryAttempts: 4 })],
-      });
-      // Renew only a key that has been imported, with the permissions in place.
-      rule.node.addDependency(importResource);
-    }
-    return importResource;
-  }
-
-  /** Aliases and admins, once keyArn is known. @internal */
-  protected _finish(options: ExternalKeyOptions): void {
-    if (options.alias) this.addAlias(options.alias);
-    for (const admin of options.admins ?? []) this.grantAdmin(admin);
   }
 }

@@ -6,6 +6,7 @@ import { IMPORT_SERVICE_TIMEOUT, ImportProvider } from './import-provider';
 import { ErrorCodes, PRIMARY_LOOKUP_RESOURCE_TYPE, PrimaryLookupAttributes, PrimaryLookupProperties } from './private/contract';
 import { ByokError } from './private/errors';
 import { partitionOf } from './private/import-rules';
+import { stackPartition } from './private/key-import';
 
 /**
  * The multi-Region primary key an `ExternalKeyReplica` replicates: an `ExternalKey` with
@@ -122,13 +123,14 @@ function checkPrimaryRegion(scope: Construct, primaryRegion: string | undefined)
   if (partition === undefined) {
     throw new ByokError(ErrorCodes.REGION, `primary key region '${primaryRegion}' is not an AWS region name`, scope);
   }
+  const replicaPartition = stackPartition(scope);
+  if (replicaPartition === undefined) return;
   const region = Stack.of(scope).region;
-  if (Token.isUnresolved(region)) return;
   if (primaryRegion === region) {
     throw new ByokError(ErrorCodes.REGION, `a replica must be in another region than its primary (both are in ${primaryRegion})`, scope);
   }
-  if (partitionOf(region) !== partition) {
-    throw new ByokError(ErrorCodes.REGION, `a replica must be in the partition of its primary: the primary is in ${primaryRegion} (${partition}), the replica in ${region} (${partitionOf(region)})`, scope);
+  if (replicaPartition !== partition) {
+    throw new ByokError(ErrorCodes.REGION, `a replica must be in the partition of its primary: the primary is in ${primaryRegion} (${partition}), the replica in ${region} (${replicaPartition})`, scope);
   }
 }
 
