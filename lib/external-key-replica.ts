@@ -6,7 +6,7 @@ import { PrimaryKey } from './primary-key';
 import { DEFAULT_KEY_REMOVAL_POLICY } from './private/defaults';
 import { ErrorCodes } from './private/contract';
 import { ByokError } from './private/errors';
-import { IMPORTABLE_KEY_SPECS } from './private/import-rules';
+import { defaultKeyUsage } from './private/import-rules';
 import { KeyImport } from './private/key-import';
 
 /** Properties of an {@link ExternalKeyReplica}. */
@@ -55,7 +55,7 @@ export class ExternalKeyReplica extends ExternalKeyBase {
       throw new ByokError(ErrorCodes.INVALID_PROPERTY, 'primaryKey is required: name the multi-Region primary key with PrimaryKey.fromKeyArn, PrimaryKey.fromKey or PrimaryKey.fromAlias', this);
     }
     const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
-    const keyUsage = props.keyUsage ?? (IMPORTABLE_KEY_SPECS[keySpec]?.usages[0] as kms.KeyUsage | undefined) ?? kms.KeyUsage.ENCRYPT_DECRYPT;
+    const keyUsage = props.keyUsage ?? defaultKeyUsage(keySpec) as kms.KeyUsage;
     this.cfnReplicaKey = new kms.CfnReplicaKey(this, 'Resource', {
       primaryKeyArn: props.primaryKey._bind(this, keySpec, keyUsage),
       keyPolicy: this.policy,

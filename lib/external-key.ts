@@ -6,7 +6,7 @@ import { ExternalKeyBase, ExternalKeyOptions } from './key-base';
 import { DEFAULT_KEY_REMOVAL_POLICY } from './private/defaults';
 import { ErrorCodes, IMPORT_RESOURCE_TYPE } from './private/contract';
 import { ByokError } from './private/errors';
-import { IMPORTABLE_KEY_SPECS } from './private/import-rules';
+import { defaultKeyUsage } from './private/import-rules';
 import { KeyImport } from './private/key-import';
 
 /** Properties of an {@link ExternalKey}. */
@@ -84,7 +84,7 @@ export class ExternalKey extends ExternalKeyBase {
   constructor(scope: Construct, id: string, props: ExternalKeyProps) {
     super(scope, id, props);
     const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
-    const keyUsage = props.keyUsage ?? (IMPORTABLE_KEY_SPECS[keySpec]?.usages[0] as kms.KeyUsage | undefined) ?? kms.KeyUsage.ENCRYPT_DECRYPT;
+    const keyUsage = props.keyUsage ?? defaultKeyUsage(keySpec) as kms.KeyUsage;
     if (props.enableKeyRotation) {
       throw new ByokError(ErrorCodes.ROTATION_NOT_ALLOWED, 'enableKeyRotation cannot be true: KMS does not rotate imported key material automatically; rotate by importing new material (see the README, "Lifecycle")', this);
     }

@@ -114,6 +114,11 @@ export function checkImportCombination(input: CombinationInput): RuleViolation |
   return undefined;
 }
 
+/** The usage a key of this spec gets when the user names none: the first KMS lists for it. */
+export function defaultKeyUsage(keySpec: string): string {
+  return IMPORTABLE_KEY_SPECS[keySpec]?.usages[0] ?? 'ENCRYPT_DECRYPT';
+}
+
 /** The partition a region belongs to, or undefined for an unknown (token) region. */
 export function partitionOf(region: string | undefined): string | undefined {
   if (!region || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) return undefined;
