@@ -41,7 +41,7 @@ export function addPartnerKeyStacks(scope: Construct, config: ByokConfig): Partn
     }
   }
   const access = secretAccessStack(scope, config, accounts);
-  for (const stack of stacks) if (access && stack.account !== access.account) stack.addDependency(access);
+  for (const stack of stacks) if (access && stack.account !== access.account) stack.addStackDependency(access);
   return stacks;
 }
 

@@ -33,7 +33,7 @@ export abstract class PrimaryKey {
   /**
    * The primary key found at deploy time by its alias in its region: the replica's import
    * function may describe only the key that alias names. Deploy the primary's stack first
-   * (`replicaStack.addDependency(primaryStack)`).
+   * (`replicaStack.addStackDependency(primaryStack)`).
    *
    * @param region the region of the primary key, e.g. `us-east-1`
    * @param aliasName the alias of the primary key in its region, e.g. `alias/partner-workspace`
