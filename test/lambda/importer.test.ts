@@ -12,6 +12,7 @@ import { ImportError } from '../../lambda/errors';
 import { create, remove, renew, update, validToFor } from '../../lambda/importer';
 import * as materialModule from '../../lambda/material';
 import * as wrap from '../../lambda/wrap';
+import { failure } from './failure';
 
 const kms = mockClient(KMSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -42,12 +43,6 @@ function captureMaterial(): { buffers: Buffer[]; restore: () => void } {
     return b;
   });
   return { buffers, restore: () => spy.mockRestore() };
-}
-
-async function failure(p: Promise<unknown>): Promise<ImportError> {
-  const e = await p.then(() => undefined, (err) => err);
-  expect(e).toBeInstanceOf(ImportError);
-  return e as ImportError;
 }
 
 beforeEach(() => {

@@ -5,8 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { describeKeyFollowsCalls } from './kms-state';
 import { ImportResourceProperties, OfflineWrapSourceProperties, PublishedImportParameters } from '../../lib/private/contract';
-import { ImportError } from '../../lambda/errors';
 import { create, update } from '../../lambda/importer';
+import { failure } from './failure';
 
 const kms = mockClient(KMSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -39,12 +39,6 @@ const published = (overrides: Partial<PublishedImportParameters> = {}): Publishe
 
 const ctx = { now: () => NOW };
 const named = (name: string, message = '') => Object.assign(new Error(message), { name });
-
-async function failure(p: Promise<unknown>): Promise<ImportError> {
-  const e = await p.then(() => undefined, (err) => err);
-  expect(e).toBeInstanceOf(ImportError);
-  return e as ImportError;
-}
 
 beforeEach(() => {
   kms.reset();

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { ImportError } from '../../lambda/errors';
 import { readSecret, secretText, writeSecret } from '../../lambda/secret';
+import { failure } from './failure';
 
 /**
  * The handler's one Secrets Manager reader and writer (material, HSM PIN, offline parameters and
@@ -13,12 +13,6 @@ import { readSecret, secretText, writeSecret } from '../../lambda/secret';
 const secrets = mockClient(SecretsManagerClient);
 const ARN = 'arn:aws:secretsmanager:eu-central-1:111122223333:secret:byok-AbCdEf';
 const named = (name: string, message?: string) => Object.assign(new Error(message), { name, message });
-
-async function failure(p: Promise<unknown>): Promise<ImportError> {
-  const e = await p.then(() => undefined, (err) => err);
-  expect(e).toBeInstanceOf(ImportError);
-  return e as ImportError;
-}
 
 beforeEach(() => secrets.reset());
 
