@@ -10,35 +10,14 @@
 //   independent stacks. Only the replica deployment is timed.
 // Started by bench/run.js with child_process.fork; results via IPC.
 const fs = require('fs');
-const http = require('http');
 const os = require('os');
 const path = require('path');
 const { randomBytes } = require('crypto');
 const { setTimeout: sleep } = require('timers/promises');
 const { App, Stack } = require('aws-cdk-lib');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { now, median, summary, REGION, ACCOUNT, REPLICA_REGIONS, serveWorker } = require('./util');
+const { now, median, summary, REGION, ACCOUNT, REPLICA_REGIONS, serveWorker, forwardingServer, listenLocal } = require('./util');
 const wrappingPool = require('./wrapping-pool');
-
-function delayingProxy(upstream, delay) {
-  const target = new URL(upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', async () => {
-      await sleep(delay.ms);
-      const body = Buffer.concat(chunks);
-      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, agent, headers: { ...req.headers, host: target.host, 'content-length': body.length } }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      });
-      up.on('error', () => res.destroy());
-      up.end(body);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
-}
 
 function synth(build) {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-bench-scale-'));
@@ -63,7 +42,7 @@ async function run(plan) {
   const cloud = await LocalCloud.start({ region: REGION, accountId: ACCOUNT, emulator: { quotas: { enabled: false } } });
   const dirs = [];
   const delay = { ms: 0 };
-  const proxy = await delayingProxy(cloud.secretsEndpoint, delay);
+  const proxy = await listenLocal(forwardingServer(cloud.secretsEndpoint, { before: () => sleep(delay.ms) }));
   const lambdaEnv = { AWS_ENDPOINT_URL_SECRETS_MANAGER: proxy.url };
   const newSecret = (name) => cloud.createSecret(`${name}-${randomBytes(4).toString('hex')}`, { secretString: randomBytes(32).toString('base64') });
   try {

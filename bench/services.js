@@ -12,7 +12,7 @@ const http = require('http');
 const { setTimeout: sleep } = require('timers/promises');
 const { KMSClient, CreateKeyCommand, ReplicateKeyCommand } = require('@aws-sdk/client-kms');
 const { SecretsManagerClient, CreateSecretCommand } = require('@aws-sdk/client-secrets-manager');
-const { now, CREDENTIALS, ACCOUNT, REGION } = require('./util');
+const { CREDENTIALS, ACCOUNT, REGION, forwardingServer } = require('./util');
 const wrappingPool = require('./wrapping-pool');
 
 let emulator;
@@ -25,33 +25,14 @@ let calls = [];
 const delayMs = { kms: 0, secretsmanager: 0 };
 
 function startProxy(service, upstream) {
-  const target = new URL(upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const server = http.createServer((req, res) => {
-    const start = now();
-    const target0 = String(req.headers['x-amz-target'] ?? '');
-    const operation = target0.includes('.') ? target0.slice(target0.indexOf('.') + 1) : `${req.method} ${req.url}`;
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', async () => {
-      if (service === 'secretsmanager' && delayMs.secretsmanager > 0) await sleep(delayMs.secretsmanager);
-      const body = Buffer.concat(chunks);
-      const up = http.request({
-        host: target.hostname, port: target.port, method: req.method, path: req.url, agent,
-        headers: { ...req.headers, host: target.host, 'content-length': body.length },
-      }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-        res.on('finish', () => calls.push({ service, operation, start, end: now(), status: upRes.statusCode }));
-      });
-      up.on('error', (e) => {
-        calls.push({ service, operation, start, end: now(), status: 0, error: e.message });
-        res.destroy();
-      });
-      up.end(body);
-    });
-  });
-  return listen(server);
+  const operationOf = (req) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    return target.includes('.') ? target.slice(target.indexOf('.') + 1) : `${req.method} ${req.url}`;
+  };
+  return listen(forwardingServer(upstream, {
+    before: () => (service === 'secretsmanager' && delayMs.secretsmanager > 0 ? sleep(delayMs.secretsmanager) : undefined),
+    after: (req, call) => calls.push({ service, operation: operationOf(req), ...call }),
+  }));
 }
 
 function listen(server) {

@@ -10,7 +10,6 @@
 // exactly the statements the KMS console writes for another account.
 // Run: npm run build && nice node bench/stacksets.js   (writes "stacksets" in bench/results.json)
 const fs = require('fs');
-const http = require('http');
 const os = require('os');
 const path = require('path');
 const { createHash, randomBytes } = require('crypto');
@@ -19,7 +18,7 @@ const { PutSecretValueCommand } = require('@aws-sdk/client-secrets-manager');
 const { App, CfnOutput, Stack } = require('aws-cdk-lib');
 const kms = require('aws-cdk-lib/aws-kms');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { now, median, longestChain } = require('./util');
+const { now, median, longestChain, forwardingServer, listenLocal } = require('./util');
 
 const ACCOUNTS = Number(process.env.BENCH_SS_ACCOUNTS ?? 100);
 const ALL_REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-west-2', 'eu-central-1'];
@@ -41,27 +40,11 @@ const consoleStatements = (account) => [
 /** A statement without its Sid, actions sorted, in a fixed key order: what two policies must agree on. */
 const canonical = (s) => JSON.stringify([s.Effect, s.Principal, [].concat(s.Action).sort(), s.Resource, s.Condition ?? null, Object.keys(s).filter((k) => !['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(k))]);
 
-/** A pass-through proxy that records each request's service, caller access key id and timing. */
+/** A proxy that records each call's service, caller access key id and timing. */
 function recordingProxy(upstream, service, records) {
-  const target = new URL(upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const start = now();
-      const body = Buffer.concat(chunks);
-      const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
-      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, agent, headers: { ...req.headers, host: target.host, 'content-length': body.length } }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-        upRes.on('end', () => records.push({ service, accessKeyId, start, end: now() }));
-      });
-      up.on('error', () => res.destroy());
-      up.end(body);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
+  return listenLocal(forwardingServer(upstream, {
+    after: (req, { start, end }) => records.push({ service, accessKeyId: /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1], start, end }),
+  }));
 }
 
 async function main() {

@@ -159,4 +159,45 @@ function serveWorker(run) {
   });
 }
 
-module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, REPLICA_REGIONS, now, median, quantile, summary, longestChain, callShape, control, checkAnswers, importEvent, lambdaEnv, tail, serveWorker };
+/**
+ * A pass-through HTTP server in front of a local service (the KMS emulator, the kit's Secrets
+ * Manager or CloudFormation). `before(req)` may hold a request back (a simulated latency);
+ * `after(req, call)` sees each one answered, with its start and end (epoch ms) and status (0 when
+ * the upstream failed, with `error`). Not listening yet: the caller listens and closes it.
+ */
+function forwardingServer(upstream, { before, after } = {}) {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  return http.createServer((req, res) => {
+    const start = now();
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      if (before) await before(req);
+      const body = Buffer.concat(chunks);
+      const up = http.request({
+        host: target.hostname, port: target.port, method: req.method, path: req.url, agent,
+        headers: { ...req.headers, host: target.host, 'content-length': body.length },
+      }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+        res.on('finish', () => after?.(req, { start, end: now(), status: upRes.statusCode }));
+      });
+      up.on('error', (e) => {
+        after?.(req, { start, end: now(), status: 0, error: e.message });
+        res.destroy();
+      });
+      up.end(body);
+    });
+  });
+}
+
+/** Listens on 127.0.0.1 at a free port: `{ server, url }`. */
+function listenLocal(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` }));
+  });
+}
+
+module.exports = { REGION, ACCOUNT, CREDENTIALS, HANDLER_FILE, REPLICA_REGIONS, now, median, quantile, summary, longestChain, callShape, control, checkAnswers, importEvent, lambdaEnv, tail, serveWorker, forwardingServer, listenLocal };

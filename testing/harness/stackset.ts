@@ -213,7 +213,7 @@ export class LocalStackSet {
   }
 }
 
-/** The API's rules: one of count or percentage, MaxConcurrentCount at most FailureToleranceCount + 1 in STRICT mode. */
+/** The API's rules: one of count or percentage, and percentages are integers from 0 to 100 (STRICT mode's concurrency cap is applied per Region, in deployRegion). */
 function checkPreferences(p: OperationPreferences): void {
   if (p.maxConcurrentCount !== undefined && p.maxConcurrentPercentage !== undefined) throw new Error('ValidationError: specify either MaxConcurrentCount or MaxConcurrentPercentage, not both');
   if (p.failureToleranceCount !== undefined && p.failureTolerancePercentage !== undefined) throw new Error('ValidationError: specify either FailureToleranceCount or FailureTolerancePercentage, not both');
